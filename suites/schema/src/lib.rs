@@ -1,0 +1,217 @@
+//! The expanded case format. `cargo xtask codegen` writes it (`generated/cases.json`) from the
+//! scenario files; the runner reads it. One definition, so the two sides cannot drift.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// One concrete case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Stable id: `<family>/<case>`, e.g. `upload_part_copy/range/first-ten-bytes`.
+    pub id: String,
+    pub title: String,
+    /// Rows of ../shared/REFERENCE.md the case covers.
+    pub refs: Vec<String>,
+    /// Words from suites/FEATURES.toml.
+    pub features: Vec<String>,
+    /// Capabilities the target must have, or the case is skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
+    /// Steps run before the step under test; their failure is a harness error, not a verdict.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<Step>,
+    /// The step under test: a model operation and its input, by model member names.
+    pub operation: String,
+    pub input: Map<String, Value>,
+    /// Changes to the built request that the model cannot express (malformed values).
+    #[serde(default, skip_serializing_if = "Raw::is_empty")]
+    pub raw: Raw,
+    /// What each profile (`aws`, `oss`) expects.
+    pub expect: BTreeMap<String, Expect>,
+}
+
+/// A setup step, run with the generated operations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Step {
+    /// Another bucket of the case (the case always has `bucket`).
+    CreateBucket { name: String },
+    EnableVersioning {
+        #[serde(default = "default_bucket")]
+        bucket: String,
+    },
+    /// An object of `size` bytes generated from its name; `key` defaults to the name.
+    PutObject {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        #[serde(default = "default_bucket")]
+        bucket: String,
+        size: u64,
+    },
+    /// Deletes the current version of an object (a delete marker where versioning is on).
+    DeleteObject { name: String },
+    /// CreateMultipartUpload; `key` defaults to the name.
+    CreateUpload {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        #[serde(default = "default_bucket")]
+        bucket: String,
+    },
+    /// UploadPart of `size` bytes generated from the part's name.
+    UploadPart {
+        upload: String,
+        number: i64,
+        size: u64,
+        name: String,
+    },
+    CompleteUpload { upload: String },
+    AbortUpload { upload: String },
+}
+
+fn default_bucket() -> String {
+    "bucket".to_string()
+}
+
+/// Raw changes applied to the request after it is built from the input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Raw {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_headers: Vec<String>,
+}
+
+impl Raw {
+    pub fn is_empty(&self) -> bool {
+        self.query.is_empty() && self.headers.is_empty() && self.remove_headers.is_empty()
+    }
+}
+
+/// What a profile expects of the step under test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub status: u16,
+    /// The S3 error code, for an error status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The error message; a different message is noted, it does not change the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Fields of the error body (`ArgumentName`, `Condition`, ...), values may hold placeholders.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error: BTreeMap<String, String>,
+    /// Members of the output, by dotted model member path (`CopyPartResult.ETag`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub output: BTreeMap<String, String>,
+    /// For a part copy: the bytes the part must hold (`src`, `src[0-9]`). The part ETag
+    /// must be their MD5, and the upload, completed with this part, must read back as them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied: Option<String>,
+    /// For a Complete: the bytes the object must hold, as named parts (`p1+p2`); the ETag
+    /// must be the multipart ETag of those parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed: Option<String>,
+    /// Other outcomes tolerated: graded `pass-alternative`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+    /// Where the expectation comes from (`doc:001`, `aws-observed:…`, `suite:…`).
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alternative {
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub why: String,
+}
+
+/// The graded verdicts of DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    PassAlternative,
+    WrongCode,
+    WrongStatus,
+    Rejected,
+    SilentAccept,
+    DataMismatch,
+    ServerError,
+    NotImplemented,
+    Skipped,
+    HarnessError,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 11] = [
+        Verdict::Pass,
+        Verdict::PassAlternative,
+        Verdict::WrongCode,
+        Verdict::WrongStatus,
+        Verdict::Rejected,
+        Verdict::SilentAccept,
+        Verdict::DataMismatch,
+        Verdict::ServerError,
+        Verdict::NotImplemented,
+        Verdict::Skipped,
+        Verdict::HarnessError,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::PassAlternative => "pass-alternative",
+            Verdict::WrongCode => "wrong-code",
+            Verdict::WrongStatus => "wrong-status",
+            Verdict::Rejected => "rejected",
+            Verdict::SilentAccept => "silent-accept",
+            Verdict::DataMismatch => "data-mismatch",
+            Verdict::ServerError => "server-error",
+            Verdict::NotImplemented => "not-implemented",
+            Verdict::Skipped => "skipped",
+            Verdict::HarnessError => "harness-error",
+        }
+    }
+
+    /// A deviation is anything a vendor would need to look at.
+    pub fn is_deviation(self) -> bool {
+        !matches!(self, Verdict::Pass | Verdict::PassAlternative | Verdict::Skipped)
+    }
+
+    pub fn weight(self) -> &'static str {
+        match self {
+            Verdict::WrongCode | Verdict::WrongStatus => "minor",
+            Verdict::Rejected | Verdict::ServerError => "major",
+            Verdict::SilentAccept | Verdict::DataMismatch => "critical",
+            _ => "",
+        }
+    }
+}
+
+impl std::str::FromStr for Verdict {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Verdict::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| format!("unknown verdict {s:?}"))
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

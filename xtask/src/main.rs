@@ -1,0 +1,182 @@
+//! The one front door: `cargo xtask <command>`.
+
+mod codegen;
+mod models_import;
+mod scenarios;
+mod smithy;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, generate and run the multipart-copy conformance suite")]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Work with the Smithy models in models/.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+    /// Generate generated/ from models/ and suites/.
+    Codegen {
+        /// Fail (exit 1) when generated/ is not what codegen would write, instead of writing it.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run the cases (no --endpoint: against an embedded s3s-fs server) and write reports/.
+    /// Every argument is passed to the runner; see `cargo xtask run --help`.
+    #[command(disable_help_flag = true)]
+    Run {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Baselines of known deviations.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
+    /// The project's tests: codegen check, formatting, lints, unit and end-to-end tests.
+    Test,
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Cut the slice of an upstream S3 model the project uses into models/.
+    Import {
+        /// The upstream Smithy JSON AST file (e.g. ../shared/models/s3.json).
+        #[arg(long)]
+        from: PathBuf,
+        /// Upstream repository, path and commit recorded in models/SOURCE.toml.
+        #[arg(long)]
+        repository: Option<String>,
+        #[arg(long)]
+        path: Option<String>,
+        #[arg(long)]
+        commit: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Rewrite reports/<target>/baseline.toml from reports/<target>/results.json.
+    Update {
+        #[arg(long)]
+        target: String,
+    },
+}
+
+/// The workspace root (xtask lives one level below it).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}
+
+/// Writes a file through a temporary sibling, so a reader never sees half of it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("tmp-write");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Runs a command from the workspace root; its exit code becomes ours.
+fn cargo(args: &[&str]) -> Result<i32> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run cargo {}", args.join(" ")))?;
+    Ok(status.code().unwrap_or(1))
+}
+
+fn step(title: &str, args: &[&str]) -> Result<()> {
+    eprintln!("==> {title}: cargo {}", args.join(" "));
+    let code = cargo(args)?;
+    if code != 0 {
+        bail!("{title} failed (exit {code})");
+    }
+    Ok(())
+}
+
+fn run_tests() -> Result<()> {
+    step("generated/ is up to date", &["xtask", "codegen", "--check"])?;
+    step("formatting", &["fmt", "--all", "--", "--check"])?;
+    step(
+        "lints",
+        &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"],
+    )?;
+    step("unit and end-to-end tests", &["test", "--workspace", "--quiet"])?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Commands::Models {
+            command: ModelsCommand::Import { from, repository, path, commit },
+        } => {
+            let mut upstream = models_import::Upstream::default();
+            if let Some(r) = repository {
+                upstream.repository = r;
+            }
+            if let Some(p) = path {
+                upstream.path = p;
+            }
+            if let Some(c) = commit {
+                upstream.commit = c;
+            }
+            models_import::import(&from, &root().join("models"), &upstream)
+        }
+        Commands::Codegen { check } => codegen::run(&root(), check),
+        Commands::Run { args } => {
+            // The runner is its own binary so that xtask builds even when generated/ is stale.
+            let mut full = vec!["run", "--quiet", "--package", "suites", "--bin", "conformance", "--"];
+            full.extend(args.iter().map(String::as_str));
+            return match cargo(&full) {
+                Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Commands::Baseline {
+            command: BaselineCommand::Update { target },
+        } => {
+            let args = ["run", "--quiet", "--package", "suites", "--bin", "conformance", "--", "--update-baseline", "--target", &target];
+            return match cargo(&args) {
+                Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Commands::Test => run_tests(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! Scenario files (`suites/cases/**/*.toml`) → concrete cases (`generated/cases.json`).
+//!
+//! A scenario file is a family: shared setup, operation and input, and a list of cases,
+//! each of which may fan out over `each` values. Expansion checks every case against the
+//! vocabulary (`suites/FEATURES.toml`) and against the model: the operation, the input
+//! member names and their types, and the output members an expectation names.
+
+use crate::smithy::Model;
+use anyhow::{bail, Context, Result};
+use schema::{Case, Expect, Raw, Step};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Vocabulary {
+    features: BTreeMap<String, String>,
+    refs: BTreeMap<String, String>,
+    capabilities: BTreeMap<String, String>,
+    profiles: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    family: String,
+    title: String,
+    features: Vec<String>,
+    #[serde(default)]
+    requires: Vec<String>,
+    #[serde(default)]
+    setup: Vec<Step>,
+    operation: String,
+    #[serde(default)]
+    input: Map<String, Value>,
+    #[serde(rename = "case")]
+    cases: Vec<CaseSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseSpec {
+    id: String,
+    title: String,
+    refs: Vec<String>,
+    /// Fan out: one case per value, `{each}` replaced by it.
+    #[serde(default)]
+    each: Option<Vec<Value>>,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default)]
+    requires: Vec<String>,
+    /// Replaces the family's setup when given.
+    #[serde(default)]
+    setup: Option<Vec<Step>>,
+    /// Merged over the family's input; a member set to "" here is removed.
+    #[serde(default)]
+    input: Map<String, Value>,
+    #[serde(default)]
+    raw: Raw,
+    expect: BTreeMap<String, Expect>,
+}
+
+fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Expands every scenario under `suites/cases` and returns `cases.json`.
+pub fn expand(suites: &Path, model: &Model) -> Result<String> {
+    let vocabulary_path = suites.join("FEATURES.toml");
+    let vocabulary: Vocabulary = toml::from_str(
+        &std::fs::read_to_string(&vocabulary_path)
+            .with_context(|| format!("cannot read {}", vocabulary_path.display()))?,
+    )
+    .with_context(|| format!("malformed {}", vocabulary_path.display()))?;
+    let mut cases = Vec::new();
+    for path in scenario_files(&suites.join("cases"))? {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: ScenarioFile = toml::from_str(&text)
+            .with_context(|| format!("malformed scenario file {}", path.display()))?;
+        let expanded = expand_file(&file, &vocabulary, model)
+            .with_context(|| format!("in scenario file {}", path.display()))?;
+        cases.extend(expanded);
+    }
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut seen = BTreeSet::new();
+    for case in &cases {
+        if !seen.insert(case.id.clone()) {
+            bail!("two cases have the id {}", case.id);
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&cases)?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> Result<Vec<Case>> {
+    check_words("feature", &file.features, &vocabulary.features)?;
+    check_words("capability", &file.requires, &vocabulary.capabilities)?;
+    if file.family.is_empty() || file.family.contains(char::is_whitespace) {
+        bail!("family {:?} must be a non-empty path without spaces", file.family);
+    }
+    if file.title.trim().is_empty() {
+        bail!("family {} has no title", file.family);
+    }
+    let mut out = Vec::new();
+    for spec in &file.cases {
+        let values = match &spec.each {
+            Some(values) if values.is_empty() => bail!("case {}: `each` is empty", spec.id),
+            Some(values) => values.iter().map(Some).collect(),
+            None => vec![None],
+        };
+        for each in values {
+            let case = expand_case(file, spec, each)
+                .with_context(|| format!("case {}", spec.id))?;
+            check_case(&case, vocabulary, model).with_context(|| format!("case {}", case.id))?;
+            out.push(case);
+        }
+    }
+    Ok(out)
+}
+
+fn check_words(kind: &str, words: &[String], known: &BTreeMap<String, String>) -> Result<()> {
+    for w in words {
+        if !known.contains_key(w) {
+            bail!("unknown {kind} {w:?} (known: {})", known.keys().cloned().collect::<Vec<_>>().join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// The text of an `each` value in ids and strings.
+fn each_text(each: &Value) -> String {
+    match each {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Replaces `{each}` in every string of a JSON value. With `typed`, a string that is
+/// exactly `{each}` becomes the value itself, so numbers stay numbers in an input.
+fn substitute(value: &mut Value, each: Option<&Value>, typed: bool) {
+    let Some(each) = each else { return };
+    match value {
+        Value::String(s) if typed && s == "{each}" => *value = each.clone(),
+        Value::String(s) => *s = s.replace("{each}", &each_text(each)),
+        Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, Some(each), typed)),
+        Value::Object(map) => map.values_mut().for_each(|v| substitute(v, Some(each), typed)),
+        _ => {}
+    }
+}
+
+fn expand_case(file: &ScenarioFile, spec: &CaseSpec, each: Option<&Value>) -> Result<Case> {
+    let suffix = each.map(|e| slug(&each_text(e))).unwrap_or_default();
+    let id_part = if spec.id.contains("{each}") {
+        spec.id.replace("{each}", &suffix)
+    } else if each.is_some() {
+        format!("{}-{suffix}", spec.id)
+    } else {
+        spec.id.clone()
+    };
+    if id_part.is_empty() || !id_part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        bail!("case id {id_part:?} must be letters, digits, '-', '_' or '.'");
+    }
+    let mut input = file.input.clone();
+    for (k, v) in &spec.input {
+        if v.as_str() == Some("") && file.input.contains_key(k) {
+            input.remove(k);
+        } else {
+            input.insert(k.clone(), v.clone());
+        }
+    }
+    let mut features = file.features.clone();
+    features.extend(spec.features.iter().cloned());
+    features.sort();
+    features.dedup();
+    let mut requires = file.requires.clone();
+    requires.extend(spec.requires.iter().cloned());
+    requires.sort();
+    requires.dedup();
+
+    // Substitute through JSON so every string field gets the same treatment.
+    let mut case = serde_json::to_value(Case {
+        id: format!("{}/{id_part}", file.family),
+        title: spec.title.clone(),
+        refs: spec.refs.clone(),
+        features,
+        requires,
+        setup: spec.setup.clone().unwrap_or_else(|| file.setup.clone()),
+        operation: file.operation.clone(),
+        input: input.clone(),
+        raw: spec.raw.clone(),
+        expect: spec.expect.clone(),
+    })?;
+    let id = case["id"].clone();
+    let mut input = case["input"].take();
+    substitute(&mut input, each, true);
+    substitute(&mut case, each, false);
+    case["input"] = input;
+    case["id"] = id;
+    Ok(serde_json::from_value(case)?)
+}
+
+/// An `each` value as an id part: `-1` stays, `bytes=0-9` becomes `bytes_0-9`.
+fn slug(text: &str) -> String {
+    if text.is_empty() {
+        return "empty".into();
+    }
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .collect()
+}
+
+fn check_case(case: &Case, vocabulary: &Vocabulary, model: &Model) -> Result<()> {
+    if case.refs.is_empty() {
+        bail!("no refs: name the REFERENCE.md rows the case covers");
+    }
+    for r in &case.refs {
+        if !vocabulary.refs.contains_key(r) {
+            bail!("unknown ref {r:?}");
+        }
+    }
+    check_words("feature", &case.features, &vocabulary.features)?;
+    check_words("capability", &case.requires, &vocabulary.capabilities)?;
+    if !case.expect.contains_key("aws") {
+        bail!("no expectation for the aws profile");
+    }
+    for (profile, expect) in &case.expect {
+        if !vocabulary.profiles.contains_key(profile) {
+            bail!("unknown profile {profile:?}");
+        }
+        if expect.source.trim().is_empty() {
+            bail!("the {profile} expectation has no source");
+        }
+        if !(100..600).contains(&expect.status) {
+            bail!("status {} is not an HTTP status", expect.status);
+        }
+        let op_id = model.operation_id(&case.operation)?;
+        let op = model
+            .shapes
+            .get(&op_id)
+            .filter(|s| s.kind == "operation")
+            .with_context(|| format!("the model has no operation {}", case.operation))?;
+        for path in expect.output.keys() {
+            let output = op.output.as_ref().context("the operation has no output")?;
+            check_member_path(model, &output.target, path)
+                .with_context(|| format!("expect.{profile}.output"))?;
+        }
+    }
+    let names = defined_names(&case.setup);
+    let op_id = model.operation_id(&case.operation)?;
+    let op = model
+        .shapes
+        .get(&op_id)
+        .filter(|s| s.kind == "operation")
+        .with_context(|| format!("the model has no operation {}", case.operation))?;
+    let input_id = &op.input.as_ref().context("the operation has no input")?.target;
+    let input_shape = model.shape(input_id)?;
+    let members = input_shape.members()?;
+    for (name, value) in &case.input {
+        let member = members
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m)
+            .with_context(|| format!("input: {} has no member {name}", case.operation))?;
+        check_value_type(model, &member.target, value)
+            .with_context(|| format!("input member {name}"))?;
+    }
+    let mut strings = Vec::new();
+    collect_strings(&serde_json::to_value(case)?, &mut strings);
+    for s in strings {
+        check_placeholders(&s, &names)?;
+    }
+    Ok(())
+}
+
+fn check_member_path(model: &Model, shape_id: &str, path: &str) -> Result<()> {
+    let mut current = shape_id.to_string();
+    for part in path.split('.') {
+        let shape = model.shape(&current)?;
+        let members = shape.members()?;
+        let member = members
+            .iter()
+            .find(|(n, _)| n == part)
+            .with_context(|| format!("{} has no member {part} (in {path})", crate::smithy::local_name(&current)))?;
+        current = member.1.target.clone();
+    }
+    Ok(())
+}
+
+fn check_value_type(model: &Model, target: &str, value: &Value) -> Result<()> {
+    let kind = match target.strip_prefix("smithy.api#") {
+        Some(prelude) => prelude.to_ascii_lowercase(),
+        None => model.shape(target)?.kind.clone(),
+    };
+    let ok = match kind.as_str() {
+        "string" | "enum" | "timestamp" | "blob" => value.is_string(),
+        "integer" | "long" | "intenum" => value.is_i64(),
+        "boolean" => value.is_boolean(),
+        // A structure or list comes from a placeholder (`{up.parts}`) or is written out.
+        "structure" => value.is_object() || value.is_string(),
+        "list" => value.is_array() || value.is_string(),
+        _ => true,
+    };
+    if !ok {
+        bail!("{value} does not fit the model type {kind} of {target}; use `raw` to send a malformed value");
+    }
+    Ok(())
+}
+
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}
+
+/// What each setup name is: object, upload or bucket.
+fn defined_names(setup: &[Step]) -> BTreeMap<String, &'static str> {
+    let mut names = BTreeMap::from([
+        ("bucket".to_string(), "bucket"),
+        ("missing".to_string(), "missing"),
+    ]);
+    for step in setup {
+        match step {
+            Step::CreateBucket { name } => {
+                names.insert(name.clone(), "bucket");
+            }
+            Step::PutObject { name, .. } | Step::UploadPart { name, .. } => {
+                names.insert(name.clone(), "object");
+            }
+            Step::CreateUpload { name, .. } => {
+                names.insert(name.clone(), "upload");
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// Attributes a placeholder may ask of each kind of name; the runner resolves the same list.
+pub const ATTRIBUTES: &[(&str, &[&str])] = &[
+    ("bucket", &["name"]),
+    ("missing", &["bucket", "key", "upload_id"]),
+    ("object", &["bucket", "key", "copy_source", "etag", "version_id", "last_modified", "size"]),
+    ("upload", &["bucket", "key", "id", "parts"]),
+];
+
+fn check_placeholders(text: &str, names: &BTreeMap<String, &'static str>) -> Result<()> {
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..]
+            .find('}')
+            .with_context(|| format!("unclosed placeholder in {text:?}"))?
+            + start;
+        let inner = &rest[start + 1..end];
+        // `{name.attr}` or `{name.attr+1d}` / `{name.attr-1h}` for times.
+        let (reference, _offset) = match inner.find(['+', '-']) {
+            Some(i) if inner[..i].contains('.') => (&inner[..i], Some(&inner[i..])),
+            _ => (inner, None),
+        };
+        let (name, attr) = reference
+            .split_once('.')
+            .with_context(|| format!("placeholder {{{inner}}} must be {{name.attribute}}"))?;
+        let kind = names
+            .get(name)
+            .with_context(|| format!("placeholder {{{inner}}}: no setup step defines {name:?}"))?;
+        let allowed = ATTRIBUTES
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, a)| *a)
+            .unwrap_or_default();
+        if !allowed.contains(&attr) {
+            bail!("placeholder {{{inner}}}: a {kind} has no attribute {attr:?} (has: {})", allowed.join(", "));
+        }
+        rest = &rest[end + 1..];
+    }
+    Ok(())
+}
