@@ -1,1 +1,372 @@
-fn main() {}
+//! The runner: `cargo xtask run [OPTIONS] [FILTER]`.
+//!
+//! Starts the target (the embedded s3s-fs server unless `--endpoint` is given), probes
+//! what it supports, runs each case as a libtest-mimic trial named `<target>::<case id>`,
+//! writes `reports/<target>/results.json` and `summary.md`, and compares the run with
+//! `reports/<target>/baseline.toml`. Exit 0: as the baseline says; 1: a regression or an
+//! unexpected pass; 2: usage or setup error.
+
+mod client;
+mod embedded;
+mod executor;
+mod fixtures;
+mod results;
+mod verdict;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use client::{Addressing, Client, Endpoint};
+use executor::{CaseResult, RunContext};
+use libtest_mimic::{Completion, Failed, Trial};
+use results::{Baseline, Comparison, Results, RunInfo};
+use schema::Case;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask run",
+    about = "Run the multipart-copy conformance cases against an S3 endpoint",
+    after_help = "Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN \
+                  (or the flags). Without --endpoint an embedded s3s-fs server is started on 127.0.0.1."
+)]
+struct Cli {
+    /// The S3 endpoint, e.g. http://127.0.0.1:9000. Without it: the embedded s3s-fs server.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Name of the target in trial names and under reports/ (default: `embedded`, or host-port).
+    #[arg(long)]
+    target: Option<String>,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    access_key: Option<String>,
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    session_token: Option<String>,
+    /// Bucket in the path (the default), or in the host name.
+    #[arg(long, value_enum, default_value = "path")]
+    addressing: Addressing,
+    /// Same as `--addressing path`.
+    #[arg(long, conflicts_with = "addressing")]
+    path_style: bool,
+    /// The expectations to judge by.
+    #[arg(long, default_value = "aws", value_parser = ["aws", "oss"])]
+    profile: String,
+    /// Where reports go (default: reports/ of the workspace). Runs narrowed by a filter
+    /// or --skip write reports only when this is given.
+    #[arg(long)]
+    reports_dir: Option<PathBuf>,
+    /// Seconds one request may take.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
+    /// Seconds one case (setup, step, checks) may take; cleanup gets as long again.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=7200))]
+    case_timeout: u64,
+    /// Rewrite reports/<target>/baseline.toml from reports/<target>/results.json and exit.
+    #[arg(long)]
+    update_baseline: bool,
+    #[command(flatten)]
+    test: libtest_mimic::Arguments,
+}
+
+fn workspace_reports() -> PathBuf {
+    let suites = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    suites.parent().unwrap_or(suites).join("reports")
+}
+
+fn load_cases() -> Result<Vec<Case>> {
+    serde_json::from_str(generated::CASES_JSON)
+        .context("generated/cases.json does not match the case format: run `cargo xtask codegen`")
+}
+
+fn target_name(cli: &Cli) -> Result<String> {
+    let name = match (&cli.target, &cli.endpoint) {
+        (Some(t), _) => t.clone(),
+        (None, None) => "embedded".into(),
+        (None, Some(url)) => {
+            let url = reqwest::Url::parse(url)
+                .with_context(|| format!("--endpoint {url:?} is not a URL"))?;
+            format!(
+                "{}-{}",
+                url.host_str().unwrap_or("endpoint"),
+                url.port_or_known_default().unwrap_or(0)
+            )
+        }
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || name.starts_with('.')
+    {
+        bail!("--target {name:?}: use letters, digits, '-', '_' and '.' only");
+    }
+    Ok(name)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let target = target_name(&cli)?;
+    let reports_root = cli.reports_dir.clone().unwrap_or_else(workspace_reports);
+    let report_dir = reports_root.join(&target);
+    let baseline_path = report_dir.join("baseline.toml");
+
+    if cli.update_baseline {
+        let results = Results::load(&report_dir.join("results.json"))?;
+        let updated = Baseline::load(&baseline_path)?.updated(&results);
+        write_file(&baseline_path, updated.render(&target)?.as_bytes())?;
+        println!(
+            "wrote {} ({} deviations)",
+            baseline_path.display(),
+            updated.deviations.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let cases = load_cases()?;
+    let baseline = Arc::new(Baseline::load(&baseline_path)?);
+    if cli.test.list {
+        let trials = cases
+            .iter()
+            .map(|c| Trial::test(format!("{target}::{}", c.id), || Ok(())))
+            .collect();
+        let _ = libtest_mimic::run(&cli.test, trials);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let started = Instant::now();
+    let started_at = httpdate::fmt_http_date(std::time::SystemTime::now());
+
+    let (endpoint, server) = match &cli.endpoint {
+        None => {
+            let server = runtime.block_on(embedded::EmbeddedServer::start())?;
+            let endpoint = Endpoint {
+                url: server.url(),
+                region: cli.region.clone(),
+                access_key: server.access_key.clone(),
+                secret_key: server.secret_key.clone(),
+                session_token: None,
+                addressing: Addressing::Path,
+            };
+            (endpoint, Some(server))
+        }
+        Some(url) => {
+            let parsed = reqwest::Url::parse(url)
+                .with_context(|| format!("--endpoint {url:?} is not a URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("--endpoint {url:?} must be http:// or https://");
+            }
+            let access_key = cli
+                .access_key
+                .clone()
+                .context("no access key: set AWS_ACCESS_KEY_ID (or --access-key) for --endpoint")?;
+            let secret_key = cli.secret_key.clone().context(
+                "no secret key: set AWS_SECRET_ACCESS_KEY (or --secret-key) for --endpoint",
+            )?;
+            let endpoint = Endpoint {
+                url: url.trim_end_matches('/').to_string(),
+                region: cli.region.clone(),
+                access_key,
+                secret_key,
+                session_token: cli.session_token.clone(),
+                addressing: if cli.path_style {
+                    Addressing::Path
+                } else {
+                    cli.addressing
+                },
+            };
+            (endpoint, None)
+        }
+    };
+    let client = Client::new(endpoint.clone(), Duration::from_secs(cli.request_timeout))?;
+    let run_id = embedded::run_id();
+
+    let capabilities = match runtime.block_on(probe(&client, &cli.region, &run_id)) {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(server) = server {
+                runtime.block_on(server.stop());
+            }
+            return Err(e.context(format!("the target at {} is not usable", endpoint.url)));
+        }
+    };
+    eprintln!(
+        "target {target} at {} (capabilities: {})",
+        endpoint.url,
+        if capabilities.is_empty() {
+            "none probed".to_string()
+        } else {
+            capabilities.iter().cloned().collect::<Vec<_>>().join(", ")
+        }
+    );
+
+    let ctx = Arc::new(RunContext {
+        client,
+        region: cli.region.clone(),
+        run_id: run_id.clone(),
+        profile: cli.profile.clone(),
+        capabilities: capabilities.clone(),
+        case_timeout: Duration::from_secs(cli.case_timeout),
+    });
+    let collected: Arc<Mutex<Vec<CaseResult>>> = Arc::default();
+    let baseline_label = format!("reports/{target}/baseline.toml");
+    let trials: Vec<Trial> = cases
+        .iter()
+        .enumerate()
+        .map(|(index, case)| {
+            let ctx = ctx.clone();
+            let case = case.clone();
+            let collected = collected.clone();
+            let baseline = baseline.clone();
+            let handle = runtime.handle().clone();
+            let baseline_label = baseline_label.clone();
+            let kind = case.features.first().cloned().unwrap_or_default();
+            Trial::ignorable_test(format!("{target}::{}", case.id), move || {
+                let result = handle.block_on(executor::run_case(&ctx, &case, index));
+                let comparison = results::compare(&baseline, &result, &baseline_label);
+                let verdict = result.verdict;
+                let summary = result.details.first().cloned().unwrap_or_default();
+                if let Ok(mut c) = collected.lock() {
+                    c.push(result);
+                }
+                match comparison {
+                    Comparison::AsExpected if verdict == schema::Verdict::Skipped => {
+                        Ok(Completion::ignored_with(format!("skipped: {summary}")))
+                    }
+                    Comparison::AsExpected => Ok(Completion::Completed),
+                    Comparison::Known(reason) => Ok(Completion::ignored_with(format!(
+                        "known {verdict}: {reason}"
+                    ))),
+                    Comparison::Regression(m) | Comparison::UnexpectedPass(m) => {
+                        Err(Failed::from(m))
+                    }
+                }
+            })
+            .with_kind(kind)
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&cli.test, trials);
+
+    if let Some(server) = server {
+        runtime.block_on(server.stop());
+    }
+    let case_results = std::mem::take(&mut *collected.lock().unwrap_or_else(|p| p.into_inner()));
+    let results = Results::new(
+        &target,
+        &cli.profile,
+        capabilities.into_iter().collect(),
+        case_results,
+        RunInfo {
+            run_id,
+            started_at,
+            duration_ms: started.elapsed().as_millis(),
+            endpoint: endpoint.url.clone(),
+            harness_version: env!("CARGO_PKG_VERSION").into(),
+        },
+    );
+    let narrowed = cli.test.filter.is_some() || !cli.test.skip.is_empty();
+    if narrowed && cli.reports_dir.is_none() {
+        eprintln!("a filtered run: reports/ left as it was (give --reports-dir to write this run's reports)");
+    } else {
+        let mut json = serde_json::to_string_pretty(&results)?;
+        json.push('\n');
+        write_file(&report_dir.join("results.json"), json.as_bytes())?;
+        let summary = results::render_summary(&results, &baseline)?;
+        write_file(&report_dir.join("summary.md"), summary.as_bytes())?;
+        if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+            {
+                let _ = f.write_all(summary.as_bytes());
+            }
+        }
+        eprintln!("wrote {}/results.json and summary.md", report_dir.display());
+    }
+    eprintln!("{}", results::verdict_line(&results));
+    Ok(if conclusion.has_failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("tmp-write");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Finds out, once a run, what the target supports, in a bucket of its own that it removes.
+async fn probe(client: &Client, region: &str, run_id: &str) -> Result<BTreeSet<String>> {
+    let bucket = format!("mpc-{run_id}-probe");
+    let created = Arc::new(Mutex::new(fixtures::Created::default()));
+    let mut fixture =
+        fixtures::Fixture::new(client.clone(), region, bucket.clone(), created.clone());
+    fixture.create_bucket(&bucket).await.context(
+        "CreateBucket failed (is the endpoint an S3 server, and are the credentials right?)",
+    )?;
+    let mut capabilities = BTreeSet::new();
+    let versioning = async {
+        fixture
+            .run_step(&schema::Step::EnableVersioning {
+                bucket: "bucket".into(),
+            })
+            .await?;
+        fixture
+            .run_step(&schema::Step::PutObject {
+                name: "probe".into(),
+                key: None,
+                bucket: "bucket".into(),
+                size: 1,
+            })
+            .await?;
+        let version = fixture
+            .objects
+            .get("probe")
+            .and_then(|o| o.version_id.clone());
+        anyhow::Ok(version.is_some_and(|v| !v.is_empty() && v != "null"))
+    };
+    if versioning.await.unwrap_or(false) {
+        capabilities.insert("versioning".to_string());
+    }
+    let snapshot = std::mem::take(&mut *created.lock().unwrap_or_else(|p| p.into_inner()));
+    for failure in fixtures::cleanup(client, &snapshot).await {
+        eprintln!("cleanup after probing: {failure}");
+    }
+    Ok(capabilities)
+}

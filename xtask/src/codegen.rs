@@ -123,7 +123,10 @@ impl<'a> Generator<'a> {
         let (_, service) = self.model.service()?;
         let mut ops = Vec::new();
         for t in &service.operations {
-            ops.push((local_name(&t.target).to_string(), self.model.shape(&t.target)?));
+            ops.push((
+                local_name(&t.target).to_string(),
+                self.model.shape(&t.target)?,
+            ));
         }
         ops.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(ops)
@@ -153,7 +156,10 @@ impl<'a> Generator<'a> {
             "list" => {
                 let shape = self.model.shape(id)?;
                 let member = shape.member.as_ref().context("list without member")?;
-                format!("Vec<{}>", self.rust_type(&member.target.clone(), top_input)?)
+                format!(
+                    "Vec<{}>",
+                    self.rust_type(&member.target.clone(), top_input)?
+                )
             }
             "map" => {
                 let shape = self.model.shape(id)?;
@@ -189,7 +195,8 @@ impl<'a> Generator<'a> {
                 "structure" => "payload-xml",
                 other => bail!("member {name}: payload of type {other} is not supported"),
             }
-        } else if member.has("smithy.api#httpQueryParams") || member.has("smithy.api#httpResponseCode")
+        } else if member.has("smithy.api#httpQueryParams")
+            || member.has("smithy.api#httpResponseCode")
         {
             bail!("member {name}: this HTTP binding is not supported by the generator")
         } else {
@@ -198,7 +205,10 @@ impl<'a> Generator<'a> {
         let bound = binding != "body" && binding != "payload-xml";
         let rust_type = self.rust_type(&member.target, top_input && bound)?;
         let wire = match binding {
-            "query" => member.str_trait("smithy.api#httpQuery").unwrap_or(name).to_string(),
+            "query" => member
+                .str_trait("smithy.api#httpQuery")
+                .unwrap_or(name)
+                .to_string(),
             "header" => member
                 .str_trait("smithy.api#httpHeader")
                 .unwrap_or(name)
@@ -276,7 +286,9 @@ impl<'a> Generator<'a> {
         let http = shape
             .trait_value("smithy.api#http")
             .with_context(|| format!("operation {name} has no http trait"))?;
-        let method = http["method"].as_str().context("http trait without method")?;
+        let method = http["method"]
+            .as_str()
+            .context("http trait without method")?;
         let uri = http["uri"].as_str().context("http trait without uri")?;
         let success_code = http["code"].as_u64().unwrap_or(200) as u16;
         let (path_text, query_text) = uri.split_once('?').unwrap_or((uri, ""));
@@ -348,7 +360,10 @@ impl<'a> Generator<'a> {
         };
         output.name = format!("{name}Output");
         let output_has_body = output.fields.iter().any(|f| f.binding == "body");
-        let output_has_payload = output.fields.iter().any(|f| f.binding.starts_with("payload"));
+        let output_has_payload = output
+            .fields
+            .iter()
+            .any(|f| f.binding.starts_with("payload"));
         if output_has_body && output_has_payload {
             bail!("{name}: an output with both a payload and body members is not supported");
         }
@@ -379,7 +394,11 @@ pub fn render(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let mut generator = Generator::new(&model)?;
     let mut operations = Vec::new();
     for (name, shape) in generator.operations()? {
-        operations.push(generator.operation(&name, shape).with_context(|| format!("operation {name}"))?);
+        operations.push(
+            generator
+                .operation(&name, shape)
+                .with_context(|| format!("operation {name}"))?,
+        );
     }
     // Structures reach further structures: walk until no new one appears.
     let mut structures: BTreeMap<String, Structure> = BTreeMap::new();
@@ -422,7 +441,10 @@ pub fn render(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
     for (name, text) in [
-        ("operations.rs", include_str!("../templates/operations.rs.tera")),
+        (
+            "operations.rs",
+            include_str!("../templates/operations.rs.tera"),
+        ),
         ("shapes.rs", include_str!("../templates/shapes.rs.tera")),
         ("lib.rs", include_str!("../templates/lib.rs.tera")),
     ] {
@@ -442,11 +464,17 @@ pub fn render(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
         let text = tera
             .render(name, &context)
             .with_context(|| format!("rendering {name}"))?;
-        files.insert(PathBuf::from("src").join(name), rustfmt(&format!("{HEADER}{text}"))?);
+        files.insert(
+            PathBuf::from("src").join(name),
+            rustfmt(&format!("{HEADER}{text}"))?,
+        );
     }
     files.insert(
         PathBuf::from("src/runtime.rs"),
-        rustfmt(&format!("{HEADER}{}", include_str!("../templates/runtime.rs")))?,
+        rustfmt(&format!(
+            "{HEADER}{}",
+            include_str!("../templates/runtime.rs")
+        ))?,
     );
     files.insert(PathBuf::from("cases.json"), cases);
     Ok(files)
@@ -518,7 +546,11 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
     } else if stale.is_empty() {
         println!("generated/ was already up to date");
     } else {
-        println!("wrote {} file(s) in generated/: {}", stale.len(), stale.join(", "));
+        println!(
+            "wrote {} file(s) in generated/: {}",
+            stale.len(),
+            stale.join(", ")
+        );
     }
     Ok(())
 }

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Build, generate and run the multipart-copy conformance suite")]
+#[command(
+    name = "cargo xtask",
+    about = "Build, generate and run the multipart-copy conformance suite"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Commands,
@@ -115,9 +118,20 @@ fn run_tests() -> Result<()> {
     step("formatting", &["fmt", "--all", "--", "--check"])?;
     step(
         "lints",
-        &["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )?;
-    step("unit and end-to-end tests", &["test", "--workspace", "--quiet"])?;
+    step(
+        "unit and end-to-end tests",
+        &["test", "--workspace", "--quiet"],
+    )?;
     Ok(())
 }
 
@@ -126,12 +140,22 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match cli.command {
         Commands::Models {
-            command: ModelsCommand::Import { from, repository, path, commit },
+            command:
+                ModelsCommand::Import {
+                    from,
+                    repository,
+                    path,
+                    commit,
+                },
         } => {
             let mut upstream = models_import::Upstream::default();
             if let Some(r) = repository {
@@ -148,7 +172,15 @@ fn main() -> ExitCode {
         Commands::Codegen { check } => codegen::run(&root(), check),
         Commands::Run { args } => {
             // The runner is its own binary so that xtask builds even when generated/ is stale.
-            let mut full = vec!["run", "--quiet", "--package", "suites", "--bin", "conformance", "--"];
+            let mut full = vec![
+                "run",
+                "--quiet",
+                "--package",
+                "suites",
+                "--bin",
+                "conformance",
+                "--",
+            ];
             full.extend(args.iter().map(String::as_str));
             return match cargo(&full) {
                 Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -161,7 +193,18 @@ fn main() -> ExitCode {
         Commands::Baseline {
             command: BaselineCommand::Update { target },
         } => {
-            let args = ["run", "--quiet", "--package", "suites", "--bin", "conformance", "--", "--update-baseline", "--target", &target];
+            let args = [
+                "run",
+                "--quiet",
+                "--package",
+                "suites",
+                "--bin",
+                "conformance",
+                "--",
+                "--update-baseline",
+                "--target",
+                &target,
+            ];
             return match cargo(&args) {
                 Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
                 Err(e) => {

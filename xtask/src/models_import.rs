@@ -149,7 +149,10 @@ fn references(shape: &Shape) -> Result<Vec<String>> {
         out.push(t.target.clone());
     }
     out.extend(shape.errors.iter().map(|t| t.target.clone()));
-    for m in [&shape.member, &shape.key, &shape.value].into_iter().flatten() {
+    for m in [&shape.member, &shape.key, &shape.value]
+        .into_iter()
+        .flatten()
+    {
         out.push(m.target.clone());
     }
     for (_, member) in shape.members()? {
@@ -243,7 +246,15 @@ mod tests {
         let ids: Vec<_> = sliced.shapes.keys().cloned().collect();
         assert_eq!(
             ids,
-            ["ex#Get", "ex#GetIn", "ex#GetOut", "ex#Items", "ex#Key", "ex#NotFound", "ex#Svc"]
+            [
+                "ex#Get",
+                "ex#GetIn",
+                "ex#GetOut",
+                "ex#Items",
+                "ex#Key",
+                "ex#NotFound",
+                "ex#Svc"
+            ]
         );
         let text = render_model(&sliced).unwrap();
         assert!(!text.contains("documentation"), "{text}");
@@ -277,7 +288,10 @@ mod tests {
     fn malformed_model_is_an_error_not_a_panic() {
         assert!(Model::parse("{").is_err());
         assert!(Model::parse(r#"{"smithy": "1.0", "shapes": {}}"#).is_err());
-        assert!(Model::parse(r#"{"smithy": "2.0", "shapes": {"a#B": {"type": "structure", "members": {"X": 3}}}}"#).is_err());
+        assert!(Model::parse(
+            r#"{"smithy": "2.0", "shapes": {"a#B": {"type": "structure", "members": {"X": 3}}}}"#
+        )
+        .is_err());
     }
 
     #[test]

@@ -67,7 +67,9 @@ fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+        for entry in
+            std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))?
+        {
             let path = entry?.path();
             if path.is_dir() {
                 stack.push(path);
@@ -114,7 +116,10 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
     check_words("feature", &file.features, &vocabulary.features)?;
     check_words("capability", &file.requires, &vocabulary.capabilities)?;
     if file.family.is_empty() || file.family.contains(char::is_whitespace) {
-        bail!("family {:?} must be a non-empty path without spaces", file.family);
+        bail!(
+            "family {:?} must be a non-empty path without spaces",
+            file.family
+        );
     }
     if file.title.trim().is_empty() {
         bail!("family {} has no title", file.family);
@@ -127,8 +132,8 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
             None => vec![None],
         };
         for each in values {
-            let case = expand_case(file, spec, each)
-                .with_context(|| format!("case {}", spec.id))?;
+            let case =
+                expand_case(file, spec, each).with_context(|| format!("case {}", spec.id))?;
             check_case(&case, vocabulary, model).with_context(|| format!("case {}", case.id))?;
             out.push(case);
         }
@@ -139,7 +144,10 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
 fn check_words(kind: &str, words: &[String], known: &BTreeMap<String, String>) -> Result<()> {
     for w in words {
         if !known.contains_key(w) {
-            bail!("unknown {kind} {w:?} (known: {})", known.keys().cloned().collect::<Vec<_>>().join(", "));
+            bail!(
+                "unknown {kind} {w:?} (known: {})",
+                known.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
         }
     }
     Ok(())
@@ -160,8 +168,12 @@ fn substitute(value: &mut Value, each: Option<&Value>, typed: bool) {
     match value {
         Value::String(s) if typed && s == "{each}" => *value = each.clone(),
         Value::String(s) => *s = s.replace("{each}", &each_text(each)),
-        Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, Some(each), typed)),
-        Value::Object(map) => map.values_mut().for_each(|v| substitute(v, Some(each), typed)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| substitute(v, Some(each), typed)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|v| substitute(v, Some(each), typed)),
         _ => {}
     }
 }
@@ -175,7 +187,11 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, each: Option<&Value>) -> Re
     } else {
         spec.id.clone()
     };
-    if id_part.is_empty() || !id_part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if id_part.is_empty()
+        || !id_part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         bail!("case id {id_part:?} must be letters, digits, '-', '_' or '.'");
     }
     let mut input = file.input.clone();
@@ -223,7 +239,13 @@ fn slug(text: &str) -> String {
         return "empty".into();
     }
     text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -270,7 +292,11 @@ fn check_case(case: &Case, vocabulary: &Vocabulary, model: &Model) -> Result<()>
         .get(&op_id)
         .filter(|s| s.kind == "operation")
         .with_context(|| format!("the model has no operation {}", case.operation))?;
-    let input_id = &op.input.as_ref().context("the operation has no input")?.target;
+    let input_id = &op
+        .input
+        .as_ref()
+        .context("the operation has no input")?
+        .target;
     let input_shape = model.shape(input_id)?;
     let members = input_shape.members()?;
     for (name, value) in &case.input {
@@ -295,10 +321,12 @@ fn check_member_path(model: &Model, shape_id: &str, path: &str) -> Result<()> {
     for part in path.split('.') {
         let shape = model.shape(&current)?;
         let members = shape.members()?;
-        let member = members
-            .iter()
-            .find(|(n, _)| n == part)
-            .with_context(|| format!("{} has no member {part} (in {path})", crate::smithy::local_name(&current)))?;
+        let member = members.iter().find(|(n, _)| n == part).with_context(|| {
+            format!(
+                "{} has no member {part} (in {path})",
+                crate::smithy::local_name(&current)
+            )
+        })?;
         current = member.1.target.clone();
     }
     Ok(())
@@ -360,7 +388,18 @@ fn defined_names(setup: &[Step]) -> BTreeMap<String, &'static str> {
 pub const ATTRIBUTES: &[(&str, &[&str])] = &[
     ("bucket", &["name"]),
     ("missing", &["bucket", "key", "upload_id"]),
-    ("object", &["bucket", "key", "copy_source", "etag", "version_id", "last_modified", "size"]),
+    (
+        "object",
+        &[
+            "bucket",
+            "key",
+            "copy_source",
+            "etag",
+            "version_id",
+            "last_modified",
+            "size",
+        ],
+    ),
     ("upload", &["bucket", "key", "id", "parts"]),
 ];
 
@@ -389,7 +428,10 @@ fn check_placeholders(text: &str, names: &BTreeMap<String, &'static str>) -> Res
             .map(|(_, a)| *a)
             .unwrap_or_default();
         if !allowed.contains(&attr) {
-            bail!("placeholder {{{inner}}}: a {kind} has no attribute {attr:?} (has: {})", allowed.join(", "));
+            bail!(
+                "placeholder {{{inner}}}: a {kind} has no attribute {attr:?} (has: {})",
+                allowed.join(", ")
+            );
         }
         rest = &rest[end + 1..];
     }

@@ -71,7 +71,10 @@ impl Model {
     pub fn parse(text: &str) -> Result<Model> {
         let model: Model = serde_json::from_str(text)?;
         if !model.smithy.starts_with('2') {
-            bail!("Smithy IDL version {} is not supported (2.x only)", model.smithy);
+            bail!(
+                "Smithy IDL version {} is not supported (2.x only)",
+                model.smithy
+            );
         }
         for (id, shape) in &model.shapes {
             shape

@@ -37,7 +37,9 @@ pub struct Case {
 #[serde(tag = "do", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Step {
     /// Another bucket of the case (the case always has `bucket`).
-    CreateBucket { name: String },
+    CreateBucket {
+        name: String,
+    },
     EnableVersioning {
         #[serde(default = "default_bucket")]
         bucket: String,
@@ -52,7 +54,9 @@ pub enum Step {
         size: u64,
     },
     /// Deletes the current version of an object (a delete marker where versioning is on).
-    DeleteObject { name: String },
+    DeleteObject {
+        name: String,
+    },
     /// CreateMultipartUpload; `key` defaults to the name.
     CreateUpload {
         name: String,
@@ -68,8 +72,12 @@ pub enum Step {
         size: u64,
         name: String,
     },
-    CompleteUpload { upload: String },
-    AbortUpload { upload: String },
+    CompleteUpload {
+        upload: String,
+    },
+    AbortUpload {
+        upload: String,
+    },
 }
 
 fn default_bucket() -> String {
@@ -187,7 +195,10 @@ impl Verdict {
 
     /// A deviation is anything a vendor would need to look at.
     pub fn is_deviation(self) -> bool {
-        !matches!(self, Verdict::Pass | Verdict::PassAlternative | Verdict::Skipped)
+        !matches!(
+            self,
+            Verdict::Pass | Verdict::PassAlternative | Verdict::Skipped
+        )
     }
 
     pub fn weight(self) -> &'static str {

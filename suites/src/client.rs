@@ -1,0 +1,238 @@
+//! Sends a generated `HttpRequest` to the target: SigV4 signing (aws-sigv4, S3 settings),
+//! path-style or virtual-hosted addressing, time limits, no retries (a retry would hide
+//! what the server did).
+
+use anyhow::{Context, Result};
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use generated::runtime::{HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, SystemTime};
+
+/// How bucket names go into URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Addressing {
+    /// `http://host/bucket/key`
+    Path,
+    /// `http://bucket.host/key`
+    Virtual,
+}
+
+/// Where and as whom requests go.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// `http://127.0.0.1:9000` (no trailing slash).
+    pub url: String,
+    pub region: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub session_token: Option<String>,
+    pub addressing: Addressing,
+}
+
+impl std::fmt::Debug for Endpoint {
+    // Never print the secret or the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .field("region", &self.region)
+            .field("addressing", &self.addressing)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+    /// Bodies larger than this are cut (a server must not make the harness run out of memory).
+    max_body: usize,
+}
+
+/// A request that got no HTTP response.
+#[derive(Debug)]
+pub struct TransportError(pub String);
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Client {
+    pub fn new(endpoint: Endpoint, request_timeout: Duration) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .timeout(request_timeout)
+            .connect_timeout(request_timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(Client {
+            http,
+            endpoint,
+            max_body: 256 << 20,
+        })
+    }
+
+    /// The URL and Host header a request goes to.
+    fn locate(&self, request: &HttpRequest) -> Result<(String, String), TransportError> {
+        let base = reqwest::Url::parse(&self.endpoint.url)
+            .map_err(|e| TransportError(format!("bad endpoint URL: {e}")))?;
+        let host = base.host_str().unwrap_or_default().to_string();
+        let authority = match base.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host,
+        };
+        let path_and_query = request.path_and_query();
+        match self.endpoint.addressing {
+            Addressing::Path => Ok((
+                format!("{}://{authority}{path_and_query}", base.scheme()),
+                authority,
+            )),
+            Addressing::Virtual => {
+                // The model's paths start with the bucket label: move it into the host.
+                let rest = path_and_query.trim_start_matches('/');
+                let (bucket, tail) = match rest.find(['/', '?']) {
+                    Some(i) => (&rest[..i], &rest[i..]),
+                    None => (rest, ""),
+                };
+                let tail = if tail.starts_with('/') {
+                    tail.to_string()
+                } else {
+                    format!("/{tail}")
+                };
+                let host = format!("{bucket}.{authority}");
+                Ok((format!("{}://{host}{tail}", base.scheme()), host))
+            }
+        }
+    }
+
+    pub async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let (url, host) = self.locate(request)?;
+        let signed = self
+            .sign(request, &url, &host)
+            .map_err(|e| TransportError(format!("cannot sign the request: {e:#}")))?;
+        let response = self
+            .http
+            .execute(signed)
+            .await
+            .map_err(|e| TransportError(describe_reqwest_error(&e)))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = Vec::new();
+        let mut response = response;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.max_body {
+                        return Err(TransportError(format!(
+                            "response body larger than {} bytes",
+                            self.max_body
+                        )));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(TransportError(format!(
+                        "reading the body: {}",
+                        describe_reqwest_error(&e)
+                    )))
+                }
+            }
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn sign(&self, request: &HttpRequest, url: &str, host: &str) -> Result<reqwest::Request> {
+        let mut builder = http::Request::builder().method(request.method).uri(url);
+        let payload_hash = hex::encode(Sha256::digest(&request.body));
+        builder = builder.header("host", host);
+        for (name, value) in &request.headers {
+            builder = builder.header(
+                name.as_str(),
+                http::HeaderValue::from_bytes(value.as_bytes())?,
+            );
+        }
+        let mut http_request = builder.body(request.body.clone())?;
+
+        let credentials = Credentials::new(
+            &self.endpoint.access_key,
+            &self.endpoint.secret_key,
+            self.endpoint.session_token.clone(),
+            None,
+            "conformance",
+        );
+        let identity = credentials.into();
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.endpoint.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()?
+            .into();
+        let headers: Vec<(&str, &str)> = http_request
+            .headers()
+            .iter()
+            .map(|(k, v)| Ok((k.as_str(), std::str::from_utf8(v.as_bytes())?)))
+            .collect::<Result<_>>()?;
+        let signable = SignableRequest::new(
+            request.method,
+            url,
+            headers.into_iter(),
+            SignableBody::Precomputed(payload_hash),
+        )?;
+        let (instructions, _signature) = sign(signable, &params)?.into_parts();
+        instructions.apply_to_request_http1x(&mut http_request);
+        Ok(reqwest::Request::try_from(http_request)?)
+    }
+}
+
+/// One line that says what went wrong on the wire, without URLs full of query strings.
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "broken response body"
+    } else if e.is_request() {
+        "request failed"
+    } else {
+        "transport error"
+    };
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut cause = String::new();
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    if cause.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {cause}")
+    }
+}

@@ -1,0 +1,330 @@
+//! Runs one case: setup, the step under test, grading, data checks, cleanup.
+
+use crate::client::Client;
+use crate::fixtures::{self, Created, Fixture, SharedCreated};
+use crate::verdict::{grade, Observed};
+use anyhow::{anyhow, Context, Result};
+use generated::runtime::{HttpResponse, ResponseError};
+use schema::{Case, Expect, Verdict};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the runner shares with every case.
+pub struct RunContext {
+    pub client: Client,
+    pub region: String,
+    pub run_id: String,
+    pub profile: String,
+    pub capabilities: BTreeSet<String>,
+    pub case_timeout: Duration,
+}
+
+/// One case's record in results.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub id: String,
+    pub title: String,
+    pub refs: Vec<String>,
+    pub features: Vec<String>,
+    pub verdict: Verdict,
+    pub source: String,
+    pub expected: Expected,
+    pub observed: Option<Observed>,
+    /// Why the verdict is not `pass`: mismatched fields, bytes, the harness error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    /// Differences that do not change the verdict (another error message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// What cleanup could not remove, reported on its own and never blamed on the case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleanup: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expected {
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl CaseResult {
+    fn new(case: &Case, expect: Option<&Expect>) -> CaseResult {
+        CaseResult {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            refs: case.refs.clone(),
+            features: case.features.clone(),
+            verdict: Verdict::HarnessError,
+            source: expect.map(|e| e.source.clone()).unwrap_or_default(),
+            expected: Expected {
+                status: expect.map(|e| e.status),
+                code: expect.and_then(|e| e.code.clone()),
+            },
+            observed: None,
+            details: vec![],
+            notes: vec![],
+            cleanup: vec![],
+        }
+    }
+}
+
+pub async fn run_case(ctx: &RunContext, case: &Case, index: usize) -> CaseResult {
+    let expect = case.expect.get(&ctx.profile);
+    let mut result = CaseResult::new(case, expect);
+    let Some(expect) = expect else {
+        result.verdict = Verdict::Skipped;
+        result.details.push(format!(
+            "the case has no expectation for the {} profile",
+            ctx.profile
+        ));
+        return result;
+    };
+    let missing: Vec<&String> = case
+        .requires
+        .iter()
+        .filter(|c| !ctx.capabilities.contains(*c))
+        .collect();
+    if !missing.is_empty() {
+        result.verdict = Verdict::Skipped;
+        result.details.push(format!(
+            "the target lacks {} (probed at the start of the run)",
+            missing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return result;
+    }
+
+    let bucket = format!("mpc-{}-{index:04}", ctx.run_id);
+    let created: SharedCreated = Arc::new(Mutex::new(Created::default()));
+    let body = run_body(ctx, case, expect, bucket, created.clone(), &mut result);
+    match tokio::time::timeout(ctx.case_timeout, body).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            result.verdict = Verdict::HarnessError;
+            result.details.push(format!("{e:#}"));
+        }
+        Err(_) => {
+            result.verdict = Verdict::HarnessError;
+            result.details.push(format!(
+                "the case did not finish within {:?}",
+                ctx.case_timeout
+            ));
+        }
+    }
+    // Cleanup runs whatever happened above, on what was recorded as created.
+    let snapshot = std::mem::take(&mut *created.lock().unwrap_or_else(|p| p.into_inner()));
+    match tokio::time::timeout(ctx.case_timeout, fixtures::cleanup(&ctx.client, &snapshot)).await {
+        Ok(failures) => result.cleanup = failures,
+        Err(_) => result.cleanup.push(format!(
+            "cleanup did not finish within {:?}",
+            ctx.case_timeout
+        )),
+    }
+    result
+}
+
+async fn run_body(
+    ctx: &RunContext,
+    case: &Case,
+    expect: &Expect,
+    bucket: String,
+    created: SharedCreated,
+    result: &mut CaseResult,
+) -> Result<()> {
+    let mut fixture = Fixture::new(ctx.client.clone(), &ctx.region, bucket.clone(), created);
+    fixture
+        .create_bucket(&bucket)
+        .await
+        .context("setup: the case's bucket")?;
+    for (i, step) in case.setup.iter().enumerate() {
+        fixture
+            .run_step(step)
+            .await
+            .with_context(|| format!("setup step {}", i + 1))?;
+    }
+
+    let input = fixture.resolve(&Value::Object(case.input.clone()))?;
+    let mut request = generated::operations::build_request(&case.operation, &input)
+        .map_err(|e| anyhow!("building the request: {e}"))?;
+    for (name, value) in &case.raw.query {
+        request.set_query(name, Some(&fixture.resolve_text(value)?));
+    }
+    for (name, value) in &case.raw.headers {
+        request.set_header(name, &fixture.resolve_text(value)?);
+    }
+    for name in &case.raw.remove_headers {
+        request.remove_header(name);
+    }
+    let response = ctx
+        .client
+        .send(&request)
+        .await
+        .map_err(|e| anyhow!("{} got no response: {e}", case.operation))?;
+    let parsed = generated::operations::parse_response(&case.operation, &response);
+    let observed = observe(&response, &parsed);
+    result.observed = Some(observed.clone());
+    result.verdict = grade(expect, &observed);
+
+    if let Some(want) = &expect.message {
+        if observed.message.as_deref() != Some(want.as_str()) && result.verdict == Verdict::Pass {
+            result.notes.push(format!(
+                "message {:?}, AWS says {want:?}",
+                observed.message.clone().unwrap_or_default()
+            ));
+        }
+    }
+    if result.verdict != Verdict::Pass {
+        return Ok(());
+    }
+    match &parsed {
+        Err(ResponseError::Service(error)) => {
+            for (field, want) in &expect.error {
+                let want = fixture.resolve_text(want)?;
+                let got = error.fields.get(field);
+                if got != Some(&want) {
+                    result.verdict = Verdict::WrongCode;
+                    result.details.push(format!(
+                        "error field {field}: expected {want:?}, got {got:?}"
+                    ));
+                }
+            }
+        }
+        Err(ResponseError::Malformed(m)) => {
+            result.verdict = Verdict::DataMismatch;
+            result.details.push(format!(
+                "the response is not a valid {} output: {m}",
+                case.operation
+            ));
+        }
+        Ok(output) => {
+            let mismatches =
+                check_data(ctx, &fixture, expect, &input, output, &mut result.notes).await?;
+            if !mismatches.is_empty() {
+                result.verdict = Verdict::DataMismatch;
+                result.details.extend(mismatches);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn observe(response: &HttpResponse, parsed: &Result<Value, ResponseError>) -> Observed {
+    match parsed {
+        Err(ResponseError::Service(e)) => Observed {
+            status: response.status,
+            code: Some(e.code.clone()),
+            message: (!e.message.is_empty()).then(|| e.message.clone()),
+        },
+        _ => Observed {
+            status: response.status,
+            code: None,
+            message: None,
+        },
+    }
+}
+
+fn unquote(etag: &str) -> String {
+    etag.trim().trim_matches('"').to_ascii_lowercase()
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(data))
+}
+
+/// Output fields, copied bytes and completed objects. Returns what did not match.
+async fn check_data(
+    ctx: &RunContext,
+    fixture: &Fixture,
+    expect: &Expect,
+    input: &Value,
+    output: &Value,
+    notes: &mut Vec<String>,
+) -> Result<Vec<String>> {
+    // The upload the step under test named.
+    let upload = input
+        .get("UploadId")
+        .and_then(Value::as_str)
+        .and_then(|id| fixture.uploads.values().find(|u| u.id == id))
+        .or_else(|| fixture.uploads.values().next())
+        .cloned();
+    let mut mismatches = Vec::new();
+    for (path, want) in &expect.output {
+        let want = fixture.resolve_text(want)?;
+        let got = path.split('.').try_fold(output, |v, part| v.get(part));
+        if got.and_then(Value::as_str) != Some(want.as_str()) {
+            mismatches.push(format!("output {path}: expected {want:?}, got {got:?}"));
+        }
+    }
+    if let Some(selector) = &expect.copied {
+        let bytes = fixture.bytes(selector)?;
+        let etag = output
+            .pointer("/CopyPartResult/ETag")
+            .and_then(Value::as_str);
+        match etag {
+            Some(etag) if unquote(etag) == md5_hex(&bytes) => {}
+            Some(etag) => mismatches.push(format!(
+                "part ETag {etag} is not the MD5 of the {} bytes of {selector} ({})",
+                bytes.len(),
+                md5_hex(&bytes)
+            )),
+            None => mismatches.push("no CopyPartResult.ETag in the response".into()),
+        }
+        // Read the part back: complete the upload with it alone and compare the object.
+        if let Some(etag) = etag {
+            let mut up = upload.clone().context("a copy case needs an upload")?;
+            let part_number = input.get("PartNumber").and_then(Value::as_i64).unwrap_or(1);
+            up.parts = [(part_number, etag.to_string())].into();
+            match fixtures::complete(&ctx.client, &up).await {
+                Ok(_) => mismatches.extend(check_object(ctx, &up.bucket, &up.key, &bytes).await),
+                // Complete is not the operation under test: its refusal leaves the bytes
+                // unchecked (the part ETag was), and says so.
+                Err(e) => notes.push(format!(
+                    "bytes not read back: completing the upload with this part alone failed: {e:#}"
+                )),
+            }
+        }
+    }
+    if let Some(selector) = &expect.completed {
+        let bytes = fixture.bytes(selector)?;
+        let up = upload.context("a complete case needs an upload")?;
+        let md5s = fixture.part_md5s(selector)?;
+        let joined: Vec<u8> = md5s.concat();
+        let multipart_etag = format!("{}-{}", md5_hex(&joined), md5s.len());
+        let etag = output.get("ETag").and_then(Value::as_str).map(unquote);
+        if etag.as_deref() != Some(multipart_etag.as_str()) {
+            mismatches.push(format!(
+                "object ETag {etag:?}, expected the multipart ETag {multipart_etag}"
+            ));
+        }
+        mismatches.extend(check_object(ctx, &up.bucket, &up.key, &bytes).await);
+    }
+    Ok(mismatches)
+}
+
+async fn check_object(ctx: &RunContext, bucket: &str, key: &str, bytes: &[u8]) -> Vec<String> {
+    match fixtures::get_object(&ctx.client, bucket, key).await {
+        Ok(out) => {
+            let body = out.body.unwrap_or_default();
+            if body == bytes {
+                vec![]
+            } else {
+                vec![format!(
+                    "the object holds {} bytes (MD5 {}), expected {} bytes (MD5 {})",
+                    body.len(),
+                    md5_hex(&body),
+                    bytes.len(),
+                    md5_hex(bytes)
+                )]
+            }
+        }
+        Err(e) => vec![format!("the object could not be read back: {e:#}")],
+    }
+}

@@ -1,0 +1,720 @@
+//! What a case sets up, the names it gives those things, and their removal.
+//!
+//! Every bucket, object, version and upload a case creates is recorded in `Created` the
+//! moment the server confirms it, so that cleanup removes exactly that — and nothing the
+//! case did not create — even when the case failed or ran out of time.
+
+use crate::client::Client;
+use anyhow::{anyhow, bail, Context, Result};
+use generated::operations::*;
+use generated::runtime::{
+    encode, encode_greedy, BuildError, HttpRequest, HttpResponse, ResponseError,
+};
+use generated::shapes::{
+    CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration, VersioningConfiguration,
+};
+use schema::Step;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Bytes of `size` generated from `name`: the same every run, different per name.
+pub fn object_data(name: &str, size: u64) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in name.bytes() {
+        state = (state ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    while (out.len() as u64) < size {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+        let take = ((size - out.len() as u64) as usize).min(8);
+        out.extend_from_slice(&word[..take]);
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectInfo {
+    pub bucket: String,
+    pub key: String,
+    pub etag: String,
+    pub version_id: Option<String>,
+    pub last_modified: Option<SystemTime>,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadInfo {
+    pub bucket: String,
+    pub key: String,
+    pub id: String,
+    /// Part number → ETag, of parts uploaded by setup.
+    pub parts: BTreeMap<i64, String>,
+}
+
+/// Everything a case created on the target, for cleanup.
+#[derive(Debug, Default)]
+pub struct Created {
+    pub buckets: Vec<String>,
+    /// Keys per bucket that exist or may exist because of the case.
+    pub keys: BTreeMap<String, BTreeSet<String>>,
+    pub versioned: BTreeSet<String>,
+    /// Open uploads: (bucket, key, upload id).
+    pub uploads: Vec<(String, String, String)>,
+}
+
+pub type SharedCreated = Arc<Mutex<Created>>;
+
+/// The names a case's setup gives things, and how to reach the target.
+pub struct Fixture {
+    pub client: Client,
+    pub region: String,
+    /// The case's main bucket: `{bucket.name}`.
+    pub bucket: String,
+    /// A name prefix no case creates: `{missing.*}`.
+    pub missing_prefix: String,
+    pub buckets: BTreeMap<String, String>,
+    pub objects: BTreeMap<String, ObjectInfo>,
+    pub uploads: BTreeMap<String, UploadInfo>,
+    pub created: SharedCreated,
+}
+
+/// Sends a built request and reads its output, naming the step in errors.
+async fn call<O>(
+    client: &Client,
+    what: &str,
+    request: Result<HttpRequest, BuildError>,
+    parse: fn(&HttpResponse) -> Result<O, ResponseError>,
+) -> Result<O> {
+    let request = request.map_err(|e| anyhow!("{what}: {e}"))?;
+    let response = client
+        .send(&request)
+        .await
+        .map_err(|e| anyhow!("{what}: {e}"))?;
+    parse(&response).map_err(|e| anyhow!("{what}: {e}"))
+}
+
+impl Fixture {
+    pub fn new(client: Client, region: &str, bucket: String, created: SharedCreated) -> Fixture {
+        Fixture {
+            client,
+            region: region.to_string(),
+            missing_prefix: format!("{bucket}-missing"),
+            bucket,
+            buckets: BTreeMap::new(),
+            objects: BTreeMap::new(),
+            uploads: BTreeMap::new(),
+            created,
+        }
+    }
+
+    fn note<F: FnOnce(&mut Created)>(&self, f: F) {
+        if let Ok(mut c) = self.created.lock() {
+            f(&mut c);
+        }
+    }
+
+    fn bucket_named(&self, name: &str) -> Result<String> {
+        if name == "bucket" {
+            return Ok(self.bucket.clone());
+        }
+        self.buckets
+            .get(name)
+            .cloned()
+            .with_context(|| format!("no bucket named {name:?} was set up"))
+    }
+
+    pub async fn create_bucket(&mut self, bucket: &str) -> Result<()> {
+        let mut input = CreateBucketInput {
+            bucket: Some(bucket.to_string()),
+            ..Default::default()
+        };
+        // Outside us-east-1, S3 wants the region named in the body.
+        if self.region != "us-east-1" {
+            input.create_bucket_configuration = Some(CreateBucketConfiguration {
+                location_constraint: Some(self.region.clone()),
+                ..Default::default()
+            });
+        }
+        call(
+            &self.client,
+            "CreateBucket",
+            input.build(),
+            CreateBucketOutput::parse,
+        )
+        .await?;
+        self.note(|c| c.buckets.push(bucket.to_string()));
+        Ok(())
+    }
+
+    /// Runs one setup step.
+    pub async fn run_step(&mut self, step: &Step) -> Result<()> {
+        match step {
+            Step::CreateBucket { name } => {
+                let bucket = format!("{}-{}", self.bucket, sanitize(name));
+                self.create_bucket(&bucket).await?;
+                self.buckets.insert(name.clone(), bucket);
+            }
+            Step::EnableVersioning { bucket } => {
+                let bucket = self.bucket_named(bucket)?;
+                enable_versioning(&self.client, &bucket).await?;
+                self.note(|c| {
+                    c.versioned.insert(bucket.clone());
+                });
+            }
+            Step::PutObject {
+                name,
+                key,
+                bucket,
+                size,
+            } => {
+                let bucket = self.bucket_named(bucket)?;
+                let key = key.clone().unwrap_or_else(|| name.clone());
+                let data = object_data(name, *size);
+                let input = PutObjectInput {
+                    bucket: Some(bucket.clone()),
+                    key: Some(key.clone()),
+                    body: Some(data.clone()),
+                    ..Default::default()
+                };
+                self.note(|c| {
+                    c.keys
+                        .entry(bucket.clone())
+                        .or_default()
+                        .insert(key.clone());
+                });
+                let out = call(
+                    &self.client,
+                    "PutObject",
+                    input.build(),
+                    PutObjectOutput::parse,
+                )
+                .await?;
+                // PutObject does not say when the object was written: ask.
+                let head = HeadObjectInput {
+                    bucket: Some(bucket.clone()),
+                    key: Some(key.clone()),
+                    version_id: out.version_id.clone(),
+                    ..Default::default()
+                };
+                let head = call(
+                    &self.client,
+                    "HeadObject",
+                    head.build(),
+                    HeadObjectOutput::parse,
+                )
+                .await?;
+                let last_modified = head
+                    .last_modified
+                    .as_deref()
+                    .and_then(|t| httpdate::parse_http_date(t).ok());
+                let etag = out
+                    .e_tag
+                    .or(head.e_tag)
+                    .context("PutObject: no ETag in the response")?;
+                self.objects.insert(
+                    name.clone(),
+                    ObjectInfo {
+                        bucket,
+                        key,
+                        etag,
+                        version_id: out.version_id,
+                        last_modified,
+                        data,
+                    },
+                );
+            }
+            Step::DeleteObject { name } => {
+                let object = self
+                    .objects
+                    .get(name)
+                    .with_context(|| format!("no object named {name:?}"))?;
+                let input = DeleteObjectInput {
+                    bucket: Some(object.bucket.clone()),
+                    key: Some(object.key.clone()),
+                    ..Default::default()
+                };
+                call(
+                    &self.client,
+                    "DeleteObject",
+                    input.build(),
+                    DeleteObjectOutput::parse,
+                )
+                .await?;
+            }
+            Step::CreateUpload { name, key, bucket } => {
+                let bucket = self.bucket_named(bucket)?;
+                let key = key.clone().unwrap_or_else(|| name.clone());
+                let input = CreateMultipartUploadInput {
+                    bucket: Some(bucket.clone()),
+                    key: Some(key.clone()),
+                    ..Default::default()
+                };
+                // Completing the upload creates the key: note it before the server can.
+                self.note(|c| {
+                    c.keys
+                        .entry(bucket.clone())
+                        .or_default()
+                        .insert(key.clone());
+                });
+                let out = call(
+                    &self.client,
+                    "CreateMultipartUpload",
+                    input.build(),
+                    CreateMultipartUploadOutput::parse,
+                )
+                .await?;
+                let id = out
+                    .upload_id
+                    .context("CreateMultipartUpload: no UploadId in the response")?;
+                self.note(|c| c.uploads.push((bucket.clone(), key.clone(), id.clone())));
+                self.uploads.insert(
+                    name.clone(),
+                    UploadInfo {
+                        bucket,
+                        key,
+                        id,
+                        parts: BTreeMap::new(),
+                    },
+                );
+            }
+            Step::UploadPart {
+                upload,
+                number,
+                size,
+                name,
+            } => {
+                let data = object_data(name, *size);
+                let up = self
+                    .uploads
+                    .get(upload)
+                    .with_context(|| format!("no upload named {upload:?}"))?;
+                let input = UploadPartInput {
+                    bucket: Some(up.bucket.clone()),
+                    key: Some(up.key.clone()),
+                    upload_id: Some(up.id.clone()),
+                    part_number: Some(i32::try_from(*number).context("part number out of range")?),
+                    body: Some(data.clone()),
+                    ..Default::default()
+                };
+                let out = call(
+                    &self.client,
+                    "UploadPart",
+                    input.build(),
+                    UploadPartOutput::parse,
+                )
+                .await?;
+                let etag = out.e_tag.context("UploadPart: no ETag in the response")?;
+                let (bucket, key) = (up.bucket.clone(), up.key.clone());
+                if let Some(up) = self.uploads.get_mut(upload) {
+                    up.parts.insert(*number, etag.clone());
+                }
+                // Parts are named like objects so that expectations can name their bytes.
+                self.objects.insert(
+                    name.clone(),
+                    ObjectInfo {
+                        bucket,
+                        key,
+                        etag,
+                        version_id: None,
+                        last_modified: None,
+                        data,
+                    },
+                );
+            }
+            Step::CompleteUpload { upload } => {
+                let up = self
+                    .uploads
+                    .get(upload)
+                    .with_context(|| format!("no upload named {upload:?}"))?;
+                complete(&self.client, up).await?;
+                let id = up.id.clone();
+                self.note(|c| c.uploads.retain(|(_, _, i)| *i != id));
+            }
+            Step::AbortUpload { upload } => {
+                let up = self
+                    .uploads
+                    .get(upload)
+                    .with_context(|| format!("no upload named {upload:?}"))?;
+                let input = AbortMultipartUploadInput {
+                    bucket: Some(up.bucket.clone()),
+                    key: Some(up.key.clone()),
+                    upload_id: Some(up.id.clone()),
+                    ..Default::default()
+                };
+                call(
+                    &self.client,
+                    "AbortMultipartUpload",
+                    input.build(),
+                    AbortMultipartUploadOutput::parse,
+                )
+                .await?;
+                let id = up.id.clone();
+                self.note(|c| c.uploads.retain(|(_, _, i)| *i != id));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves `{name.attribute}` placeholders in every string of a value. A string that
+    /// is exactly `{upload.parts}` becomes the part list of a Complete request.
+    pub fn resolve(&self, value: &Value) -> Result<Value> {
+        Ok(match value {
+            Value::String(s) => {
+                if let Some(upload) = s.strip_prefix('{').and_then(|r| r.strip_suffix(".parts}")) {
+                    let up = self
+                        .uploads
+                        .get(upload)
+                        .with_context(|| format!("no upload named {upload:?}"))?;
+                    return Ok(parts_value(up));
+                }
+                Value::String(self.resolve_text(s)?)
+            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.resolve(v))
+                    .collect::<Result<_>>()?,
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
+                    .collect::<Result<_>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    pub fn resolve_text(&self, text: &str) -> Result<String> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('{') {
+            let end = rest[start..].find('}').context("unclosed placeholder")? + start;
+            out.push_str(&rest[..start]);
+            out.push_str(&self.placeholder(&rest[start + 1..end])?);
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn placeholder(&self, inner: &str) -> Result<String> {
+        let (reference, offset) = match inner.find(['+', '-']) {
+            Some(i) if inner[..i].contains('.') => (&inner[..i], Some(&inner[i..])),
+            _ => (inner, None),
+        };
+        let (name, attr) = reference
+            .split_once('.')
+            .context("placeholder without attribute")?;
+        let value = match (name, attr) {
+            ("bucket", "name") => self.bucket.clone(),
+            ("missing", "bucket") => self.missing_prefix.clone(),
+            ("missing", "key") => "no-such-key".to_string(),
+            // Shaped like the ids most servers issue, issued by none.
+            ("missing", "upload_id") => "00000000-0000-4000-8000-00000000dead".to_string(),
+            _ if self.buckets.contains_key(name) && attr == "name" => self.buckets[name].clone(),
+            _ if self.objects.contains_key(name) => {
+                let o = &self.objects[name];
+                match attr {
+                    "bucket" => o.bucket.clone(),
+                    "key" => o.key.clone(),
+                    "copy_source" => format!("{}/{}", encode(&o.bucket), encode_greedy(&o.key)),
+                    "etag" => o.etag.clone(),
+                    "version_id" => o.version_id.clone().unwrap_or_default(),
+                    "size" => o.data.len().to_string(),
+                    "last_modified" => {
+                        let t = o
+                            .last_modified
+                            .context("the object's Last-Modified is unknown")?;
+                        let t = match offset {
+                            Some(o) => shift(t, o)?,
+                            None => t,
+                        };
+                        httpdate::fmt_http_date(t)
+                    }
+                    _ => bail!("an object has no attribute {attr:?}"),
+                }
+            }
+            _ if self.uploads.contains_key(name) => {
+                let u = &self.uploads[name];
+                match attr {
+                    "bucket" => u.bucket.clone(),
+                    "key" => u.key.clone(),
+                    "id" => u.id.clone(),
+                    _ => bail!("an upload has no attribute {attr:?}"),
+                }
+            }
+            _ => bail!("placeholder {{{inner}}} names nothing the setup made"),
+        };
+        Ok(value)
+    }
+
+    /// The bytes a selector names: `src`, `src[2-5]`, `p1+p2`.
+    pub fn bytes(&self, selector: &str) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for part in selector.split('+') {
+            let (name, range) = match part.split_once('[') {
+                Some((n, r)) => (n, Some(r.strip_suffix(']').context("selector: missing ]")?)),
+                None => (part, None),
+            };
+            let data = &self
+                .objects
+                .get(name)
+                .with_context(|| format!("selector names no object {name:?}"))?
+                .data;
+            match range {
+                None => out.extend_from_slice(data),
+                Some(r) => {
+                    let (first, last) =
+                        r.split_once('-').context("selector range is first-last")?;
+                    let first: usize = first.parse()?;
+                    let last: usize = last.parse()?;
+                    out.extend_from_slice(
+                        data.get(first..=last)
+                            .context("selector range past the data")?,
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The MD5 of each named part, for the multipart ETag.
+    pub fn part_md5s(&self, selector: &str) -> Result<Vec<Vec<u8>>> {
+        selector
+            .split('+')
+            .map(|name| {
+                let o = self
+                    .objects
+                    .get(name)
+                    .with_context(|| format!("no part named {name:?}"))?;
+                use md5::Digest;
+                Ok(md5::Md5::digest(&o.data).to_vec())
+            })
+            .collect()
+    }
+}
+
+fn shift(t: SystemTime, offset: &str) -> Result<SystemTime> {
+    let (sign, rest) = offset.split_at(1);
+    let unit = rest.chars().last().context("time offset without unit")?;
+    let n: u64 = rest[..rest.len() - 1]
+        .parse()
+        .context("time offset is not a number")?;
+    let secs = match unit {
+        's' => n,
+        'm' => n * 60,
+        'h' => n * 3600,
+        'd' => n * 86400,
+        _ => bail!("time offset unit must be s, m, h or d"),
+    };
+    let d = Duration::from_secs(secs);
+    Ok(if sign == "+" { t + d } else { t - d })
+}
+
+fn parts_value(up: &UploadInfo) -> Value {
+    let parts: Vec<Value> = up
+        .parts
+        .iter()
+        .map(|(n, etag)| json!({"PartNumber": n, "ETag": etag}))
+        .collect();
+    json!({ "Parts": parts })
+}
+
+/// Lowercase letters, digits and '-' only, as bucket names want.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+pub async fn enable_versioning(client: &Client, bucket: &str) -> Result<()> {
+    let input = PutBucketVersioningInput {
+        bucket: Some(bucket.to_string()),
+        versioning_configuration: Some(VersioningConfiguration {
+            status: Some("Enabled".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    call(
+        client,
+        "PutBucketVersioning",
+        input.build(),
+        PutBucketVersioningOutput::parse,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Completes an upload with the parts its setup uploaded.
+pub async fn complete(client: &Client, up: &UploadInfo) -> Result<CompleteMultipartUploadOutput> {
+    let input = CompleteMultipartUploadInput {
+        bucket: Some(up.bucket.clone()),
+        key: Some(up.key.clone()),
+        upload_id: Some(up.id.clone()),
+        multipart_upload: Some(CompletedMultipartUpload {
+            parts: Some(
+                up.parts
+                    .iter()
+                    .map(|(n, etag)| CompletedPart {
+                        part_number: i32::try_from(*n).ok(),
+                        e_tag: Some(etag.clone()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+        }),
+        ..Default::default()
+    };
+    call(
+        client,
+        "CompleteMultipartUpload",
+        input.build(),
+        CompleteMultipartUploadOutput::parse,
+    )
+    .await
+}
+
+pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<GetObjectOutput> {
+    let input = GetObjectInput {
+        bucket: Some(bucket.to_string()),
+        key: Some(key.to_string()),
+        ..Default::default()
+    };
+    call(client, "GetObject", input.build(), GetObjectOutput::parse).await
+}
+
+/// Removes what a case created, newest first; returns one line per thing that failed.
+/// Only operations every S3 server has are needed; ListObjectVersions is used only on
+/// buckets the case itself made versioned.
+pub async fn cleanup(client: &Client, created: &Created) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (bucket, key, id) in created.uploads.iter().rev() {
+        let input = AbortMultipartUploadInput {
+            bucket: Some(bucket.clone()),
+            key: Some(key.clone()),
+            upload_id: Some(id.clone()),
+            ..Default::default()
+        };
+        match call(
+            client,
+            "AbortMultipartUpload",
+            input.build(),
+            AbortMultipartUploadOutput::parse,
+        )
+        .await
+        {
+            Ok(_) => {}
+            // Already gone (the case completed or aborted it): nothing to clean.
+            Err(e) if e.to_string().contains("NoSuchUpload") => {}
+            Err(e) => failures.push(format!("abort upload in {bucket}: {e}")),
+        }
+    }
+    for bucket in created.buckets.iter().rev() {
+        if created.versioned.contains(bucket) {
+            if let Err(e) = delete_versions(client, bucket).await {
+                failures.push(format!("delete versions in {bucket}: {e}"));
+            }
+        }
+        for key in created.keys.get(bucket).into_iter().flatten() {
+            let input = DeleteObjectInput {
+                bucket: Some(bucket.clone()),
+                key: Some(key.clone()),
+                ..Default::default()
+            };
+            if let Err(e) = call(
+                client,
+                "DeleteObject",
+                input.build(),
+                DeleteObjectOutput::parse,
+            )
+            .await
+            {
+                if !e.to_string().contains("NoSuchKey") {
+                    failures.push(format!("delete object in {bucket}: {e}"));
+                }
+            }
+        }
+        let input = DeleteBucketInput {
+            bucket: Some(bucket.clone()),
+            ..Default::default()
+        };
+        if let Err(e) = call(
+            client,
+            "DeleteBucket",
+            input.build(),
+            DeleteBucketOutput::parse,
+        )
+        .await
+        {
+            failures.push(format!("delete bucket {bucket}: {e}"));
+        }
+    }
+    failures
+}
+
+/// Deletes every version and delete marker in a bucket the case made versioned
+/// (bounded: at most 20 pages).
+async fn delete_versions(client: &Client, bucket: &str) -> Result<()> {
+    let mut key_marker = None;
+    let mut version_marker = None;
+    for _ in 0..20 {
+        let input = ListObjectVersionsInput {
+            bucket: Some(bucket.to_string()),
+            key_marker: key_marker.clone(),
+            version_id_marker: version_marker.clone(),
+            ..Default::default()
+        };
+        let out = call(
+            client,
+            "ListObjectVersions",
+            input.build(),
+            ListObjectVersionsOutput::parse,
+        )
+        .await?;
+        let versions = out
+            .versions
+            .iter()
+            .flatten()
+            .map(|v| (v.key.clone(), v.version_id.clone()))
+            .chain(
+                out.delete_markers
+                    .iter()
+                    .flatten()
+                    .map(|m| (m.key.clone(), m.version_id.clone())),
+            );
+        for (key, version) in versions {
+            let input = DeleteObjectInput {
+                bucket: Some(bucket.to_string()),
+                key,
+                version_id: version,
+                ..Default::default()
+            };
+            call(
+                client,
+                "DeleteObject",
+                input.build(),
+                DeleteObjectOutput::parse,
+            )
+            .await?;
+        }
+        if out.is_truncated != Some(true) {
+            return Ok(());
+        }
+        key_marker = out.next_key_marker;
+        version_marker = out.next_version_id_marker;
+    }
+    bail!("more than 20 pages of versions")
+}

@@ -1,0 +1,322 @@
+//! results.json (one canonical record per run), summary.md rendered from it, and the
+//! baseline of known deviations a run is compared with.
+
+use crate::executor::CaseResult;
+use anyhow::{bail, Context, Result};
+use schema::Verdict;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub target: String,
+    pub profile: String,
+    /// Verdict → number of cases.
+    pub totals: BTreeMap<String, usize>,
+    pub capabilities: Vec<String>,
+    /// Sorted by id.
+    pub cases: Vec<CaseResult>,
+    /// Everything that changes from run to run, kept apart so reports diff cleanly.
+    pub run_info: RunInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub started_at: String,
+    pub duration_ms: u128,
+    pub endpoint: String,
+    pub harness_version: String,
+}
+
+impl Results {
+    pub fn new(
+        target: &str,
+        profile: &str,
+        capabilities: Vec<String>,
+        mut cases: Vec<CaseResult>,
+        run_info: RunInfo,
+    ) -> Results {
+        cases.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut totals = BTreeMap::new();
+        for case in &cases {
+            *totals.entry(case.verdict.name().to_string()).or_insert(0) += 1;
+        }
+        Results {
+            target: target.to_string(),
+            profile: profile.to_string(),
+            totals,
+            capabilities,
+            cases,
+            run_info,
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Results> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("malformed {}", path.display()))
+    }
+}
+
+/// One known deviation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    pub case: String,
+    pub verdict: Verdict,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    #[serde(default, rename = "deviation")]
+    pub deviations: Vec<Deviation>,
+}
+
+impl Baseline {
+    /// A missing file is an empty baseline; a malformed one is an error.
+    pub fn load(path: &Path) -> Result<Baseline> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Baseline::default()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let baseline: Baseline = toml::from_str(&text)
+            .with_context(|| format!("malformed baseline {}", path.display()))?;
+        let mut seen = std::collections::BTreeSet::new();
+        for d in &baseline.deviations {
+            if !seen.insert(&d.case) {
+                bail!("baseline {} lists {} twice", path.display(), d.case);
+            }
+        }
+        Ok(baseline)
+    }
+
+    pub fn get(&self, case: &str) -> Option<&Deviation> {
+        self.deviations.iter().find(|d| d.case == case)
+    }
+
+    /// The baseline that describes `results`, keeping the reasons already written.
+    pub fn updated(&self, results: &Results) -> Baseline {
+        let deviations = results
+            .cases
+            .iter()
+            .filter(|c| c.verdict.is_deviation())
+            .map(|c| match self.get(&c.id) {
+                Some(d) if d.verdict == c.verdict => d.clone(),
+                _ => Deviation {
+                    case: c.id.clone(),
+                    verdict: c.verdict,
+                    reason: format!(
+                        "unreviewed: {}",
+                        c.details
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| observed_text(c))
+                    ),
+                    link: None,
+                },
+            })
+            .collect();
+        Baseline { deviations }
+    }
+
+    pub fn render(&self, target: &str) -> Result<String> {
+        let mut text = format!(
+            "# Known deviations of {target} from the profile. A run fails when a case deviates\n\
+             # otherwise, or passes while listed here. Rewrite with\n\
+             # `cargo xtask baseline update --target {target}` and review the diff.\n\n"
+        );
+        text.push_str(&toml::to_string_pretty(self)?);
+        Ok(text)
+    }
+}
+
+/// How a case compares with the baseline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Comparison {
+    /// Passed, or deviated exactly as the baseline says.
+    AsExpected,
+    Known(String),
+    /// A deviation the baseline does not list (or lists with another verdict).
+    Regression(String),
+    /// Listed in the baseline but passed: the baseline must shrink.
+    UnexpectedPass(String),
+}
+
+pub fn compare(baseline: &Baseline, result: &CaseResult, baseline_path: &str) -> Comparison {
+    let listed = baseline.get(&result.id);
+    match (result.verdict.is_deviation(), listed) {
+        (false, None) => Comparison::AsExpected,
+        (false, Some(d)) if result.verdict == Verdict::Skipped => {
+            Comparison::Known(format!("skipped; baseline says {}", d.verdict))
+        }
+        (false, Some(d)) => Comparison::UnexpectedPass(format!(
+            "{} now passes: delete its [[deviation]] ({}) from {baseline_path}",
+            result.id, d.verdict
+        )),
+        (true, Some(d)) if d.verdict == result.verdict => Comparison::Known(d.reason.clone()),
+        (true, Some(d)) => {
+            Comparison::Regression(format!(
+            "{} is {} (baseline: {}): {}; update its verdict in {baseline_path} if that is right",
+            result.id,
+            result.verdict,
+            d.verdict,
+            result.details.first().cloned().unwrap_or_else(|| observed_text(result))
+        ))
+        }
+        (true, None) => Comparison::Regression(format!(
+            "{} is {}: {}; add a [[deviation]] for it to {baseline_path} if that is right",
+            result.id,
+            result.verdict,
+            result
+                .details
+                .first()
+                .cloned()
+                .unwrap_or_else(|| observed_text(result))
+        )),
+    }
+}
+
+fn status_code(status: Option<u16>, code: Option<&str>) -> String {
+    match (status, code) {
+        (Some(s), Some(c)) => format!("{s} {c}"),
+        (Some(s), None) => s.to_string(),
+        (None, _) => "nothing".into(),
+    }
+}
+
+fn observed_text(c: &CaseResult) -> String {
+    match &c.observed {
+        Some(o) => {
+            let mut text = status_code(Some(o.status), o.code.as_deref());
+            if let Some(m) = &o.message {
+                text.push_str(&format!(" ({m})"));
+            }
+            text
+        }
+        None => "no response".into(),
+    }
+}
+
+#[derive(Serialize)]
+struct FeatureRow {
+    feature: String,
+    counts: Vec<usize>,
+}
+
+#[derive(Serialize)]
+struct DeviationView {
+    id: String,
+    title: String,
+    refs: Vec<String>,
+    verdict: String,
+    weight: String,
+    expected: String,
+    source: String,
+    observed: String,
+    details: Vec<String>,
+    known: Option<String>,
+}
+
+/// `N cases: x pass, y deviations (z critical)`.
+pub fn verdict_line(results: &Results) -> String {
+    let total = results.cases.len();
+    let deviations: Vec<&CaseResult> = results
+        .cases
+        .iter()
+        .filter(|c| c.verdict.is_deviation())
+        .collect();
+    let critical = deviations
+        .iter()
+        .filter(|c| c.verdict.weight() == "critical")
+        .count();
+    let passed = results
+        .cases
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Pass | Verdict::PassAlternative))
+        .count();
+    let skipped = results
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Skipped)
+        .count();
+    format!(
+        "{total} cases: {passed} behave as AWS does, {} deviate ({critical} critical), {skipped} skipped",
+        deviations.len()
+    )
+}
+
+pub fn render_summary(results: &Results, baseline: &Baseline) -> Result<String> {
+    let verdicts: Vec<&str> = Verdict::ALL.iter().map(|v| v.name()).collect();
+    let mut by_feature: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for case in &results.cases {
+        let column = Verdict::ALL
+            .iter()
+            .position(|v| *v == case.verdict)
+            .unwrap_or(0);
+        for f in &case.features {
+            by_feature
+                .entry(f.clone())
+                .or_insert_with(|| vec![0; verdicts.len()])[column] += 1;
+        }
+    }
+    let features: Vec<FeatureRow> = by_feature
+        .into_iter()
+        .map(|(feature, counts)| FeatureRow { feature, counts })
+        .collect();
+    let deviations: Vec<DeviationView> = results
+        .cases
+        .iter()
+        .filter(|c| c.verdict.is_deviation())
+        .map(|c| DeviationView {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            refs: c.refs.clone(),
+            verdict: c.verdict.name().into(),
+            weight: c.verdict.weight().into(),
+            expected: status_code(c.expected.status, c.expected.code.as_deref()),
+            source: c.source.clone(),
+            observed: observed_text(c),
+            details: c.details.clone(),
+            known: baseline
+                .get(&c.id)
+                .filter(|d| d.verdict == c.verdict)
+                .map(|d| d.reason.clone()),
+        })
+        .collect();
+    let cleanup: Vec<String> = results
+        .cases
+        .iter()
+        .flat_map(|c| c.cleanup.iter().map(move |l| format!("{}: {l}", c.id)))
+        .collect();
+    let totals_line = Verdict::ALL
+        .iter()
+        .filter_map(|v| {
+            results
+                .totals
+                .get(v.name())
+                .map(|n| format!("{} {n}", v.name()))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+
+    let mut tera = tera::Tera::default();
+    tera.add_raw_template("summary.md", include_str!("../templates/summary.md.tera"))?;
+    tera.autoescape_on(vec![]);
+    let mut context = tera::Context::new();
+    context.insert("target", &results.target);
+    context.insert("profile", &results.profile);
+    context.insert("verdict_line", &verdict_line(results));
+    context.insert("totals_line", &totals_line);
+    context.insert("verdicts", &verdicts);
+    context.insert("features", &features);
+    context.insert("deviations", &deviations);
+    context.insert("cleanup", &cleanup);
+    Ok(tera.render("summary.md", &context)?)
+}
