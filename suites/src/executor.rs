@@ -168,6 +168,16 @@ async fn run_body(
         .await
         .map_err(|e| anyhow!("{} got no response: {e}", case.operation))?;
     let parsed = generated::operations::parse_response(&case.operation, &response);
+    if parsed.is_ok()
+        && matches!(
+            case.operation.as_str(),
+            "CompleteMultipartUpload" | "AbortMultipartUpload"
+        )
+    {
+        if let Some(id) = input.get("UploadId").and_then(Value::as_str) {
+            fixture.forget_upload(id);
+        }
+    }
     let observed = observe(&response, &parsed);
     result.observed = Some(observed.clone());
     result.verdict = grade(expect, &observed);
@@ -283,7 +293,10 @@ async fn check_data(
             let part_number = input.get("PartNumber").and_then(Value::as_i64).unwrap_or(1);
             up.parts = [(part_number, etag.to_string())].into();
             match fixtures::complete(&ctx.client, &up).await {
-                Ok(_) => mismatches.extend(check_object(ctx, &up.bucket, &up.key, &bytes).await),
+                Ok(_) => {
+                    fixture.forget_upload(&up.id);
+                    mismatches.extend(check_object(ctx, &up.bucket, &up.key, &bytes).await)
+                }
                 // Complete is not the operation under test: its refusal leaves the bytes
                 // unchecked (the part ETag was), and says so.
                 Err(e) => notes.push(format!(

@@ -1,0 +1,202 @@
+//! End to end: the runner binary against the embedded s3s-fs server, and its refusal of
+//! bad input. Reports go to a temporary folder, never to the committed reports/.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn conformance(args: &[&str], reports: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(args)
+        .arg("--reports-dir")
+        .arg(reports)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("the runner starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn verdict_of(results: &serde_json::Value, id: &str) -> String {
+    results["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id}"))["verdict"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_cases_run_against_the_embedded_server_with_graded_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    // The committed baseline is copied in so the exit code is the one `cargo xtask run` gives.
+    let target_dir = dir.path().join("embedded");
+    std::fs::create_dir_all(&target_dir).unwrap();
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/embedded/baseline.toml");
+    std::fs::copy(&committed, target_dir.join("baseline.toml")).unwrap();
+
+    let out = conformance(&["--test-threads", "4"], dir.path());
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.lines().any(
+            |l| l.contains("embedded::upload_part_copy/range/first-ten-bytes ")
+                && l.ends_with("... ok")
+        ),
+        "{stdout}"
+    );
+
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(target_dir.join("results.json")).unwrap())
+            .unwrap();
+    let cases = results["cases"].as_array().unwrap();
+    assert!(cases.len() >= 25, "only {} cases", cases.len());
+    for case in cases {
+        assert!(!case["refs"].as_array().unwrap().is_empty(), "{case}");
+        assert!(!case["source"].as_str().unwrap().is_empty(), "{case}");
+        assert_ne!(case["verdict"], "harness-error", "{case}");
+        // Every bucket and object the case made is removed. The one abort that fails is
+        // s3s-fs's: it drops an upload whose Complete failed, then answers AccessDenied to
+        // the Abort, and it has no ListMultipartUploads to confirm the upload is gone.
+        for line in case["cleanup"].as_array().into_iter().flatten() {
+            let line = line.as_str().unwrap();
+            let complete_failed = case["id"] == "multipart/complete/small-first-part"
+                || case["notes"].to_string().contains("completing the upload");
+            assert!(
+                complete_failed && line.starts_with("abort upload"),
+                "cleanup failed: {case}"
+            );
+        }
+    }
+    // What s3s-fs really does: ranges copy the right bytes...
+    assert_eq!(
+        verdict_of(&results, "upload_part_copy/range/first-ten-bytes"),
+        "pass"
+    );
+    assert_eq!(
+        verdict_of(&results, "upload_part_copy/range/large-source-first-5mib"),
+        "pass"
+    );
+    assert_eq!(verdict_of(&results, "multipart/complete/two-parts"), "pass");
+    // ...but it accepts part numbers 0 and 10001 and ignores copy-source preconditions.
+    for id in [
+        "upload_part_copy/part-number/out-of-range-0",
+        "upload_part_copy/part-number/out-of-range-10001",
+        "upload_part_copy/preconditions/if-match-false",
+        "upload_part_copy/preconditions/if-none-match-false",
+    ] {
+        assert_eq!(verdict_of(&results, id), "silent-accept", "{id}");
+    }
+    let summary = std::fs::read_to_string(target_dir.join("summary.md")).unwrap();
+    assert!(summary.contains("## Deviations"));
+    assert!(summary.contains("upload_part_copy/preconditions/if-match-false"));
+}
+
+#[test]
+fn a_deviation_missing_from_the_baseline_fails_the_run_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // No baseline: every deviation is a regression.
+    let out = conformance(
+        &[
+            "--exact",
+            "embedded::upload_part_copy/preconditions/if-match-false",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("add a [[deviation]]"), "{stdout}");
+    assert!(
+        stdout.contains("reports/embedded/baseline.toml"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_listed_deviation_that_passes_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let target_dir = dir.path().join("embedded");
+    std::fs::create_dir_all(&target_dir).unwrap();
+    std::fs::write(
+        target_dir.join("baseline.toml"),
+        "[[deviation]]\ncase = \"upload_part_copy/range/no-range\"\nverdict = \"rejected\"\nreason = \"test\"\n",
+    )
+    .unwrap();
+    let out = conformance(
+        &["--exact", "embedded::upload_part_copy/range/no-range"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("now passes: delete its [[deviation]]"));
+}
+
+#[test]
+fn list_names_every_case_without_starting_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = conformance(&["--list"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("embedded::upload_part_copy/part-number/bound-10000: test"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("embedded").exists());
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--no-such-flag"], "unexpected argument"),
+        (&["--profile", "gcs"], "invalid value"),
+        (&["--endpoint", "not a url"], "is not a URL"),
+        (&["--endpoint", "ftp://127.0.0.1:1"], "must be http"),
+        (&["--endpoint", "http://127.0.0.1:9"], "no access key"),
+        (&["--target", "../escape"], "--target"),
+    ];
+    for (args, message) in cases {
+        let out = conformance(args, dir.path());
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn an_unreachable_endpoint_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 9 (discard) on loopback: nothing listens there.
+    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args([
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--request-timeout",
+            "5",
+            "--reports-dir",
+        ])
+        .arg(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret-never-printed")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not usable"), "{stderr}");
+    assert!(stderr.contains("connection failed"), "{stderr}");
+    assert!(!stderr.contains("secret-never-printed"));
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!dir.path().join("127.0.0.1-9/results.json").exists());
+}
