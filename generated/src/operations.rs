@@ -1516,8 +1516,11 @@ impl DeleteObjectsInput {
         if let Some(v) = &self.checksum_algorithm {
             headers.push(("x-amz-sdk-checksum-algorithm".into(), v.to_wire()));
         }
-        // The model requires a request checksum (httpChecksum.requestChecksumRequired).
-        headers.push(("content-md5".into(), content_md5(&body)));
+        // The model requires a request checksum (httpChecksum.requestChecksumRequired);
+        // a Content-MD5 the input names itself (a case sending a wrong one) wins.
+        if !headers.iter().any(|(k, _)| k == "content-md5") {
+            headers.push(("content-md5".into(), content_md5(&body)));
+        }
         Ok(HttpRequest {
             method: "POST",
             path,
@@ -3214,8 +3217,11 @@ impl PutBucketVersioningInput {
         if let Some(v) = &self.expected_bucket_owner {
             headers.push(("x-amz-expected-bucket-owner".into(), v.to_wire()));
         }
-        // The model requires a request checksum (httpChecksum.requestChecksumRequired).
-        headers.push(("content-md5".into(), content_md5(&body)));
+        // The model requires a request checksum (httpChecksum.requestChecksumRequired);
+        // a Content-MD5 the input names itself (a case sending a wrong one) wins.
+        if !headers.iter().any(|(k, _)| k == "content-md5") {
+            headers.push(("content-md5".into(), content_md5(&body)));
+        }
         Ok(HttpRequest {
             method: "PUT",
             path,

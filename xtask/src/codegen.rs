@@ -559,6 +559,46 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// A copy of the inputs codegen reads, in a temporary workspace.
+    fn scratch_root() -> tempfile::TempDir {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = tempfile::tempdir().unwrap();
+        let copy = |rel: &str| {
+            let to = dir.path().join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(here.join(rel), to).unwrap();
+        };
+        copy("models/s3.json");
+        copy("suites/FEATURES.toml");
+        copy("suites/cases/upload_part_copy/range.toml");
+        dir
+    }
+
+    #[test]
+    fn check_passes_after_codegen_and_fails_on_any_change() {
+        let root = scratch_root();
+        let err = run(root.path(), true).unwrap_err().to_string();
+        assert!(err.contains("run `cargo xtask codegen`"), "{err}");
+        run(root.path(), false).unwrap();
+        run(root.path(), true).unwrap();
+        let ops = root.path().join("generated/src/operations.rs");
+        let mut text = std::fs::read_to_string(&ops).unwrap();
+        text.push_str("// a hand edit\n");
+        std::fs::write(&ops, text).unwrap();
+        let err = run(root.path(), true).unwrap_err().to_string();
+        assert!(err.contains("src/operations.rs"), "{err}");
+        // A file codegen does not write is stale too.
+        run(root.path(), false).unwrap();
+        std::fs::write(root.path().join("generated/src/extra.rs"), "").unwrap();
+        assert!(run(root.path(), true).is_err());
+    }
+
+    #[test]
+    fn two_renders_are_byte_for_byte_equal() {
+        let root = scratch_root();
+        assert_eq!(render(root.path()).unwrap(), render(root.path()).unwrap());
+    }
+
     #[test]
     fn snake_case_follows_the_sdk_convention() {
         assert_eq!(snake_case("SSECustomerKeyMD5"), "sse_customer_key_md5");

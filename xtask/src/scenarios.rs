@@ -437,3 +437,147 @@ fn check_placeholders(text: &str, names: &BTreeMap<String, &'static str>) -> Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FEATURES: &str = r#"
+[features]
+range = "r"
+[refs]
+R1 = "r1"
+[capabilities]
+versioning = "v"
+[profiles]
+aws = "a"
+oss = "o"
+"#;
+
+    const GOOD: &str = r#"
+family = "upload_part_copy/range"
+title = "ranges"
+features = ["range"]
+operation = "UploadPartCopy"
+setup = [
+    { do = "put-object", name = "src", size = 10 },
+    { do = "create-upload", name = "up" },
+]
+[input]
+Bucket = "{up.bucket}"
+Key = "{up.key}"
+UploadId = "{up.id}"
+PartNumber = 1
+CopySource = "{src.copy_source}"
+
+[[case]]
+id = "n-{each}"
+title = "part {each}"
+refs = ["R1"]
+each = [1, 2]
+input = { PartNumber = "{each}" }
+expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "{each}" }, source = "doc:001" }
+"#;
+
+    fn model() -> Model {
+        Model::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/s3.json")).unwrap()
+    }
+
+    fn expand_one(case_file: &str) -> Result<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("FEATURES.toml"), FEATURES).unwrap();
+        std::fs::create_dir_all(dir.path().join("cases")).unwrap();
+        std::fs::write(dir.path().join("cases/a.toml"), case_file).unwrap();
+        expand(dir.path(), &model())
+    }
+
+    #[test]
+    fn each_fans_out_with_stable_ids_and_typed_inputs() {
+        let text = expand_one(GOOD).unwrap();
+        let cases: Vec<Case> = serde_json::from_str(&text).unwrap();
+        let ids: Vec<_> = cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["upload_part_copy/range/n-1", "upload_part_copy/range/n-2"]
+        );
+        // In the input the number stays a number; in expectations it is text.
+        assert_eq!(cases[1].input["PartNumber"], serde_json::json!(2));
+        assert_eq!(cases[1].expect["aws"].error["ArgumentValue"], "2");
+        assert_eq!(cases[0].title, "part 1");
+        // Expansion is deterministic.
+        assert_eq!(text, expand_one(GOOD).unwrap());
+    }
+
+    fn rejects(edit: (&str, &str), message: &str) {
+        let file = GOOD.replace(edit.0, edit.1);
+        assert_ne!(file, GOOD, "the edit {edit:?} changed nothing");
+        let err = format!("{:#}", expand_one(&file).unwrap_err());
+        assert!(err.contains(message), "{edit:?}: {err}");
+    }
+
+    #[test]
+    fn a_case_without_refs_source_or_known_words_is_rejected() {
+        rejects(("refs = [\"R1\"]", "refs = []"), "no refs");
+        rejects(("refs = [\"R1\"]", "refs = [\"Z9\"]"), "unknown ref");
+        rejects(("source = \"doc:001\"", "source = \" \""), "has no source");
+        rejects(
+            ("features = [\"range\"]", "features = [\"speed\"]"),
+            "unknown feature",
+        );
+        rejects(
+            ("expect.aws", "expect.gcs"),
+            "no expectation for the aws profile",
+        );
+    }
+
+    #[test]
+    fn the_model_checks_operations_members_and_types() {
+        rejects(
+            (
+                "operation = \"UploadPartCopy\"",
+                "operation = \"UploadPartCopyX\"",
+            ),
+            "no operation",
+        );
+        rejects(
+            (
+                "input = { PartNumber = \"{each}\" }",
+                "input = { PartNumbr = 1 }",
+            ),
+            "has no member PartNumbr",
+        );
+        rejects(
+            (
+                "input = { PartNumber = \"{each}\" }",
+                "input = { PartNumber = \"abc\" }",
+            ),
+            "use `raw`",
+        );
+        rejects(
+            (
+                "copied = \"src\"",
+                "output = { \"CopyPartResult.Etag\" = \"x\" }",
+            ),
+            "no member Etag",
+        );
+    }
+
+    #[test]
+    fn placeholders_must_name_what_setup_made() {
+        rejects(
+            ("{src.copy_source}", "{nosuch.copy_source}"),
+            "no setup step defines",
+        );
+        rejects(("{src.copy_source}", "{src.colour}"), "no attribute");
+    }
+
+    #[test]
+    fn broken_files_are_errors_not_panics() {
+        rejects(("family = ", "familie = "), "malformed scenario file");
+        rejects(("size = 10", "size = \"ten\""), "malformed scenario file");
+        rejects(
+            ("[[case]]", "[[case]]\nunknown_key = 1"),
+            "malformed scenario file",
+        );
+    }
+}
