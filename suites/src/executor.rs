@@ -2,11 +2,11 @@
 
 use crate::client::Client;
 use crate::fixtures::{self, Created, Fixture, SharedCreated};
-use crate::verdict::{grade, Observed};
+use crate::verdict::grade;
 use anyhow::{anyhow, Context, Result};
 use generated::runtime::{HttpResponse, ResponseError};
+use schema::results::{CaseResult, Expected, Observed};
 use schema::{Case, Expect, Verdict};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -22,59 +22,29 @@ pub struct RunContext {
     pub case_timeout: Duration,
 }
 
-/// One case's record in results.json.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CaseResult {
-    pub id: String,
-    pub title: String,
-    pub refs: Vec<String>,
-    pub features: Vec<String>,
-    pub verdict: Verdict,
-    pub source: String,
-    pub expected: Expected,
-    pub observed: Option<Observed>,
-    /// Why the verdict is not `pass`: mismatched fields, bytes, the harness error.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<String>,
-    /// Differences that do not change the verdict (another error message).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-    /// What cleanup could not remove, reported on its own and never blamed on the case.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cleanup: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Expected {
-    pub status: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-}
-
-impl CaseResult {
-    fn new(case: &Case, expect: Option<&Expect>) -> CaseResult {
-        CaseResult {
-            id: case.id.clone(),
-            title: case.title.clone(),
-            refs: case.refs.clone(),
-            features: case.features.clone(),
-            verdict: Verdict::HarnessError,
-            source: expect.map(|e| e.source.clone()).unwrap_or_default(),
-            expected: Expected {
-                status: expect.map(|e| e.status),
-                code: expect.and_then(|e| e.code.clone()),
-            },
-            observed: None,
-            details: vec![],
-            notes: vec![],
-            cleanup: vec![],
-        }
+/// A case's record before it has run: a harness error until something better is known.
+fn new_result(case: &Case, expect: Option<&Expect>) -> CaseResult {
+    CaseResult {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        refs: case.refs.clone(),
+        features: case.features.clone(),
+        verdict: Verdict::HarnessError,
+        source: expect.map(|e| e.source.clone()).unwrap_or_default(),
+        expected: Expected {
+            status: expect.map(|e| e.status),
+            code: expect.and_then(|e| e.code.clone()),
+        },
+        observed: None,
+        details: vec![],
+        notes: vec![],
+        cleanup: vec![],
     }
 }
 
 pub async fn run_case(ctx: &RunContext, case: &Case, index: usize) -> CaseResult {
     let expect = case.expect.get(&ctx.profile);
-    let mut result = CaseResult::new(case, expect);
+    let mut result = new_result(case, expect);
     let Some(expect) = expect else {
         result.verdict = Verdict::Skipped;
         result.details.push(format!(

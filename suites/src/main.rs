@@ -16,9 +16,10 @@ mod verdict;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use client::{Addressing, Client, Endpoint};
-use executor::{CaseResult, RunContext};
+use executor::RunContext;
 use libtest_mimic::{Completion, Failed, Trial};
 use results::{Baseline, Comparison, Results, RunInfo};
+use schema::results::CaseResult;
 use schema::Case;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -137,7 +138,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let baseline_path = report_dir.join("baseline.toml");
 
     if cli.update_baseline {
-        let results = Results::load(&report_dir.join("results.json"))?;
+        let results = results::load_results(&report_dir.join("results.json"))?;
         let updated = Baseline::load(&baseline_path)?.updated(&results);
         write_file(&baseline_path, updated.render(&target)?.as_bytes())?;
         println!(

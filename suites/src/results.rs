@@ -1,74 +1,18 @@
 //! results.json (one canonical record per run), summary.md rendered from it, and the
 //! baseline of known deviations a run is compared with.
 
-use crate::executor::CaseResult;
 use anyhow::{bail, Context, Result};
+use schema::results::CaseResult;
+pub use schema::results::{Deviation, Results, RunInfo};
 use schema::Verdict;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Results {
-    pub target: String,
-    pub profile: String,
-    /// Verdict → number of cases.
-    pub totals: BTreeMap<String, usize>,
-    pub capabilities: Vec<String>,
-    /// Sorted by id.
-    pub cases: Vec<CaseResult>,
-    /// Everything that changes from run to run, kept apart so reports diff cleanly.
-    pub run_info: RunInfo,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunInfo {
-    pub run_id: String,
-    pub started_at: String,
-    pub duration_ms: u128,
-    pub endpoint: String,
-    pub harness_version: String,
-}
-
-impl Results {
-    pub fn new(
-        target: &str,
-        profile: &str,
-        capabilities: Vec<String>,
-        mut cases: Vec<CaseResult>,
-        run_info: RunInfo,
-    ) -> Results {
-        cases.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut totals = BTreeMap::new();
-        for case in &cases {
-            *totals.entry(case.verdict.name().to_string()).or_insert(0) += 1;
-        }
-        Results {
-            target: target.to_string(),
-            profile: profile.to_string(),
-            totals,
-            capabilities,
-            cases,
-            run_info,
-        }
-    }
-
-    pub fn load(path: &Path) -> Result<Results> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("malformed {}", path.display()))
-    }
-}
-
-/// One known deviation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Deviation {
-    pub case: String,
-    pub verdict: Verdict,
-    pub reason: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
+pub fn load_results(path: &Path) -> Result<Results> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("malformed {}", path.display()))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

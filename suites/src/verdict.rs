@@ -1,18 +1,7 @@
 //! Grading: what came back, against what the profile expects.
 
+use schema::results::Observed;
 use schema::{Expect, Verdict};
-use serde::{Deserialize, Serialize};
-
-/// The outcome of the step under test, reduced to what grading needs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Observed {
-    pub status: u16,
-    /// The S3 error code; set for an error, including a 200 whose body was `<Error>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
 
 fn is_success(status: u16, code: &Option<String>) -> bool {
     (200..300).contains(&status) && code.is_none()

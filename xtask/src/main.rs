@@ -128,10 +128,29 @@ fn run_tests() -> Result<()> {
             "warnings",
         ],
     )?;
-    step(
-        "unit and end-to-end tests",
-        &["test", "--workspace", "--quiet"],
-    )?;
+    // nextest ends on a summary line CI can read; plain cargo test where it is missing.
+    let nextest = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if nextest {
+        step(
+            "unit and end-to-end tests",
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--no-fail-fast",
+                "--failure-output",
+                "final",
+            ],
+        )?;
+    } else {
+        step(
+            "unit and end-to-end tests",
+            &["test", "--workspace", "--quiet"],
+        )?;
+    }
     Ok(())
 }
 
