@@ -7,7 +7,7 @@
 
 use crate::smithy::Model;
 use anyhow::{bail, Context, Result};
-use schema::{Case, Expect, Raw, Step};
+use schema::{Case, Step};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,22 +45,26 @@ struct CaseSpec {
     id: String,
     title: String,
     refs: Vec<String>,
-    /// Fan out: one case per value, `{each}` replaced by it.
+    /// Fan out: one case per value, `{each}` (or `{each.field}` for tables) replaced by it.
     #[serde(default)]
     each: Option<Vec<Value>>,
+    /// Fan out over every combination of the axes: `{$axis}` / `{$axis.field}`.
+    #[serde(default)]
+    cross: BTreeMap<String, Vec<Value>>,
     #[serde(default)]
     features: Vec<String>,
     #[serde(default)]
     requires: Vec<String>,
-    /// Replaces the family's setup when given.
+    /// Replaces the family's setup when given (a list of steps, or a variable).
     #[serde(default)]
-    setup: Option<Vec<Step>>,
+    setup: Option<Value>,
     /// Merged over the family's input; a member set to "" here is removed.
     #[serde(default)]
     input: Map<String, Value>,
     #[serde(default)]
-    raw: Raw,
-    expect: BTreeMap<String, Expect>,
+    raw: Option<Value>,
+    /// Profile → expectation; checked against the case format after substitution.
+    expect: Map<String, Value>,
 }
 
 fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -126,19 +130,44 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
     }
     let mut out = Vec::new();
     for spec in &file.cases {
-        let values = match &spec.each {
-            Some(values) if values.is_empty() => bail!("case {}: `each` is empty", spec.id),
-            Some(values) => values.iter().map(Some).collect(),
-            None => vec![None],
-        };
-        for each in values {
-            let case =
-                expand_case(file, spec, each).with_context(|| format!("case {}", spec.id))?;
+        for bindings in bindings_of(spec)? {
+            let case = expand_case(file, spec, &bindings)
+                .with_context(|| format!("case {}", spec.id))?;
             check_case(&case, vocabulary, model).with_context(|| format!("case {}", case.id))?;
             out.push(case);
         }
     }
     Ok(out)
+}
+
+/// Variable name → value, for one expanded case.
+type Bindings = Vec<(String, Value)>;
+
+/// Every combination of a case's `each` and `cross` values (one empty binding without them).
+fn bindings_of(spec: &CaseSpec) -> Result<Vec<Bindings>> {
+    let mut all: Vec<Bindings> = vec![vec![]];
+    let mut axes: Vec<(String, &Vec<Value>)> = Vec::new();
+    if let Some(each) = &spec.each {
+        axes.push(("each".into(), each));
+    }
+    for (name, values) in &spec.cross {
+        axes.push((format!("${name}"), values));
+    }
+    for (name, values) in axes {
+        if values.is_empty() {
+            bail!("case {}: {name} has no values", spec.id);
+        }
+        let mut next = Vec::new();
+        for b in &all {
+            for v in values {
+                let mut b = b.clone();
+                b.push((name.clone(), v.clone()));
+                next.push(b);
+            }
+        }
+        all = next;
+    }
+    Ok(all)
 }
 
 fn check_words(kind: &str, words: &[String], known: &BTreeMap<String, String>) -> Result<()> {
@@ -153,40 +182,104 @@ fn check_words(kind: &str, words: &[String], known: &BTreeMap<String, String>) -
     Ok(())
 }
 
-/// The text of an `each` value in ids and strings.
-fn each_text(each: &Value) -> String {
-    match each {
+/// The text of a value in ids and strings.
+fn value_text(value: &Value) -> String {
+    match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
 }
 
-/// Replaces `{each}` in every string of a JSON value. With `typed`, a string that is
-/// exactly `{each}` becomes the value itself, so numbers stay numbers in an input.
-fn substitute(value: &mut Value, each: Option<&Value>, typed: bool) {
-    let Some(each) = each else { return };
+/// The value a variable token (`each`, `each.field`, `$axis`, `$axis.field`) names, or
+/// None when the token is not a variable (a runtime placeholder such as `src.key`).
+/// A variable whose field is missing gives null.
+fn lookup(token: &str, bindings: &Bindings) -> Option<Value> {
+    let (name, field) = match token.split_once('.') {
+        Some((n, f)) => (n, Some(f)),
+        None => (token, None),
+    };
+    let value = &bindings.iter().find(|(n, _)| n == name)?.1;
+    Some(match field {
+        None => value.clone(),
+        Some(f) => value.get(f).cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// Replaces variable tokens in every string. A string that is exactly one token becomes
+/// the value itself (numbers stay numbers, tables stay tables, a missing field is null).
+fn substitute(value: &mut Value, bindings: &Bindings, slugged: bool) -> Result<()> {
     match value {
-        Value::String(s) if typed && s == "{each}" => *value = each.clone(),
-        Value::String(s) => *s = s.replace("{each}", &each_text(each)),
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|v| substitute(v, Some(each), typed)),
-        Value::Object(map) => map
-            .values_mut()
-            .for_each(|v| substitute(v, Some(each), typed)),
+        Value::String(s) => {
+            if let Some(inner) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                if !inner.contains(['{', '}']) {
+                    if let Some(v) = lookup(inner, bindings) {
+                        *value = v;
+                        return Ok(());
+                    }
+                }
+            }
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find('{') {
+                let end = rest[start..]
+                    .find('}')
+                    .with_context(|| format!("unclosed {{ in {s:?}"))?
+                    + start;
+                out.push_str(&rest[..start]);
+                let token = &rest[start + 1..end];
+                match lookup(token, bindings) {
+                    Some(Value::Null) => bail!("{{{token}}} has no value in {s:?}"),
+                    Some(v) if slugged => out.push_str(&slug(&value_text(&v))),
+                    Some(v) => out.push_str(&value_text(&v)),
+                    None => out.push_str(&rest[start..=end]),
+                }
+                rest = &rest[end + 1..];
+            }
+            out.push_str(rest);
+            *s = out;
+        }
+        Value::Array(items) => {
+            for v in items.iter_mut() {
+                substitute(v, bindings, slugged)?;
+            }
+        }
+        Value::Object(map) => {
+            for v in map.values_mut() {
+                substitute(v, bindings, slugged)?;
+            }
+            // A variable with no value removes the key: optional fields stay unset.
+            map.retain(|_, v| !v.is_null());
+        }
         _ => {}
+    }
+    Ok(())
+}
+
+/// Error fields and output members are text, whatever the variable held.
+fn stringify_expected_values(expect: &mut Value) {
+    for profile in expect.as_object_mut().into_iter().flat_map(|m| m.values_mut()) {
+        for key in ["error", "output"] {
+            if let Some(map) = profile.get_mut(key).and_then(Value::as_object_mut) {
+                for v in map.values_mut() {
+                    if !v.is_string() {
+                        *v = Value::String(value_text(v));
+                    }
+                }
+            }
+        }
     }
 }
 
-fn expand_case(file: &ScenarioFile, spec: &CaseSpec, each: Option<&Value>) -> Result<Case> {
-    let suffix = each.map(|e| slug(&each_text(e))).unwrap_or_default();
-    let id_part = if spec.id.contains("{each}") {
-        spec.id.replace("{each}", &suffix)
-    } else if each.is_some() {
-        format!("{}-{suffix}", spec.id)
-    } else {
-        spec.id.clone()
-    };
+fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Result<Case> {
+    let mut id = Value::String(spec.id.clone());
+    substitute(&mut id, bindings, true)?;
+    let mut id_part = value_text(&id);
+    // `each` without `{each}` in the id: the value is appended.
+    if let Some((_, v)) = bindings.iter().find(|(n, _)| n == "each") {
+        if !spec.id.contains("{each") {
+            id_part = format!("{id_part}-{}", slug(&value_text(v)));
+        }
+    }
     if id_part.is_empty()
         || !id_part
             .chars()
@@ -211,25 +304,25 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, each: Option<&Value>) -> Re
     requires.sort();
     requires.dedup();
 
-    // Substitute through JSON so every string field gets the same treatment.
-    let mut case = serde_json::to_value(Case {
-        id: format!("{}/{id_part}", file.family),
-        title: spec.title.clone(),
-        refs: spec.refs.clone(),
-        features,
-        requires,
-        setup: spec.setup.clone().unwrap_or_else(|| file.setup.clone()),
-        operation: file.operation.clone(),
-        input: input.clone(),
-        raw: spec.raw.clone(),
-        expect: spec.expect.clone(),
-    })?;
-    let id = case["id"].clone();
-    let mut input = case["input"].take();
-    substitute(&mut input, each, true);
-    substitute(&mut case, each, false);
-    case["input"] = input;
+    let mut case = serde_json::json!({
+        "id": format!("{}/{id_part}", file.family),
+        "title": spec.title,
+        "refs": spec.refs,
+        "features": features,
+        "requires": requires,
+        "setup": match &spec.setup {
+            Some(s) => s.clone(),
+            None => serde_json::to_value(&file.setup)?,
+        },
+        "operation": file.operation,
+        "input": input,
+        "raw": spec.raw.clone().unwrap_or_else(|| serde_json::json!({})),
+        "expect": spec.expect,
+    });
+    let id = case["id"].take();
+    substitute(&mut case, bindings, false)?;
     case["id"] = id;
+    stringify_expected_values(&mut case["expect"]);
     Ok(serde_json::from_value(case)?)
 }
 
