@@ -10,6 +10,7 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 use generated::runtime::{HttpRequest, HttpResponse};
+use schema::Signing;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime};
 
@@ -113,9 +114,18 @@ impl Client {
     }
 
     pub async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.send_signed(request, None).await
+    }
+
+    /// Sends with a signing fault (`None`: signed normally).
+    pub async fn send_signed(
+        &self,
+        request: &HttpRequest,
+        signing: Option<&Signing>,
+    ) -> Result<HttpResponse, TransportError> {
         let (url, host) = self.locate(request)?;
         let signed = self
-            .sign(request, &url, &host)
+            .sign(request, &url, &host, signing)
             .map_err(|e| TransportError(format!("cannot sign the request: {e:#}")))?;
         let response = self
             .http
@@ -162,21 +172,46 @@ impl Client {
         })
     }
 
-    fn sign(&self, request: &HttpRequest, url: &str, host: &str) -> Result<reqwest::Request> {
+    fn sign(
+        &self,
+        request: &HttpRequest,
+        url: &str,
+        host: &str,
+        signing: Option<&Signing>,
+    ) -> Result<reqwest::Request> {
         let mut builder = http::Request::builder().method(request.method).uri(url);
         let payload_hash = hex::encode(Sha256::digest(&request.body));
         builder = builder.header("host", host);
+        let unsigned_header = match signing {
+            Some(Signing::HeaderNotSigned(name)) => Some(name.to_ascii_lowercase()),
+            _ => None,
+        };
+        let mut late_headers = Vec::new();
         for (name, value) in &request.headers {
-            builder = builder.header(
-                name.as_str(),
-                http::HeaderValue::from_bytes(value.as_bytes())?,
-            );
+            let value = http::HeaderValue::from_bytes(value.as_bytes())?;
+            if unsigned_header.as_deref() == Some(name.to_ascii_lowercase().as_str()) {
+                late_headers.push((http::HeaderName::from_bytes(name.as_bytes())?, value));
+            } else {
+                builder = builder.header(name.as_str(), value);
+            }
+        }
+        if let Some(name) = &unsigned_header {
+            if late_headers.is_empty() {
+                anyhow::bail!("header-not-signed names {name}, which the request does not carry");
+            }
         }
         let mut http_request = builder.body(request.body.clone())?;
+        if signing == Some(&Signing::Unsigned) {
+            return Ok(reqwest::Request::try_from(http_request)?);
+        }
+        let secret = match signing {
+            Some(Signing::WrongSecret) => format!("{}x", self.endpoint.secret_key),
+            _ => self.endpoint.secret_key.clone(),
+        };
 
         let credentials = Credentials::new(
             &self.endpoint.access_key,
-            &self.endpoint.secret_key,
+            &secret,
             self.endpoint.session_token.clone(),
             None,
             "conformance",
@@ -207,6 +242,9 @@ impl Client {
         )?;
         let (instructions, _signature) = sign(signable, &params)?.into_parts();
         instructions.apply_to_request_http1x(&mut http_request);
+        for (name, value) in late_headers {
+            http_request.headers_mut().append(name, value);
+        }
         Ok(reqwest::Request::try_from(http_request)?)
     }
 }

@@ -134,7 +134,7 @@ async fn run_body(
     }
     let response = ctx
         .client
-        .send(&request)
+        .send_signed(&request, case.raw.signing.as_ref())
         .await
         .map_err(|e| anyhow!("{} got no response: {e}", case.operation))?;
     let parsed = generated::operations::parse_response(&case.operation, &response);
@@ -153,6 +153,7 @@ async fn run_body(
     result.verdict = grade(expect, &observed);
 
     if let Some(want) = &expect.message {
+        let want = fixture.resolve_text(want)?;
         if observed.message.as_deref() != Some(want.as_str()) && result.verdict == Verdict::Pass {
             result.notes.push(format!(
                 "message {:?}, AWS says {want:?}",
@@ -184,8 +185,18 @@ async fn run_body(
             ));
         }
         Ok(output) => {
-            let mismatches =
+            let mut mismatches =
                 check_data(ctx, &fixture, expect, &input, output, &mut result.notes).await?;
+            for name in &expect.present_headers {
+                if response.header(name).is_none() {
+                    mismatches.push(format!("response header {name} is missing"));
+                }
+            }
+            for name in &expect.absent_headers {
+                if let Some(value) = response.header(name) {
+                    mismatches.push(format!("response header {name} should be absent, got {value:?}"));
+                }
+            }
             if !mismatches.is_empty() {
                 result.verdict = Verdict::DataMismatch;
                 result.details.extend(mismatches);
@@ -235,12 +246,30 @@ async fn check_data(
         .and_then(|id| fixture.uploads.values().find(|u| u.id == id))
         .or_else(|| fixture.uploads.values().next())
         .cloned();
+    // `Parts.0.Size`: a number indexes a list.
+    let member = |path: &str| {
+        path.split('.')
+            .try_fold(output, |v, part| match part.parse::<usize>() {
+                Ok(i) => v.get(i),
+                Err(_) => v.get(part),
+            })
+    };
     let mut mismatches = Vec::new();
     for (path, want) in &expect.output {
         let want = fixture.resolve_text(want)?;
-        let got = path.split('.').try_fold(output, |v, part| v.get(part));
-        if got.and_then(Value::as_str) != Some(want.as_str()) {
+        let got = member(path);
+        // Numbers and booleans compare by their text, as the scenario writes them.
+        let text = got.map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        if text.as_deref() != Some(want.as_str()) {
             mismatches.push(format!("output {path}: expected {want:?}, got {got:?}"));
+        }
+    }
+    for path in &expect.present {
+        if member(path).is_none_or(|v| v.as_str() == Some("")) {
+            mismatches.push(format!("output {path} is missing"));
         }
     }
     if let Some(selector) = &expect.copied {
@@ -257,15 +286,45 @@ async fn check_data(
             )),
             None => mismatches.push("no CopyPartResult.ETag in the response".into()),
         }
+        let mut checksum_value = None;
+        if let Some(algorithm) = &expect.checksum {
+            let want = checksum(algorithm, &bytes)?;
+            let got = output
+                .get("CopyPartResult")
+                .and_then(|r| r.get(format!("Checksum{algorithm}")))
+                .and_then(Value::as_str);
+            if got != Some(want.as_str()) {
+                mismatches.push(format!(
+                    "CopyPartResult.Checksum{algorithm}: expected {want:?} for the copied bytes, got {got:?}"
+                ));
+            }
+            checksum_value = got.map(|g| (algorithm.clone(), g.to_string()));
+        }
         // Read the part back: complete the upload with it alone and compare the object.
         if let Some(etag) = etag {
             let mut up = upload.clone().context("a copy case needs an upload")?;
             let part_number = input.get("PartNumber").and_then(Value::as_i64).unwrap_or(1);
-            up.parts = [(part_number, etag.to_string())].into();
-            match fixtures::complete(&ctx.client, &up).await {
+            let mut part = generated::shapes::CompletedPart {
+                part_number: i32::try_from(part_number).ok(),
+                e_tag: Some(etag.to_string()),
+                ..Default::default()
+            };
+            match checksum_value
+                .as_ref()
+                .map(|(a, v)| (a.as_str(), v.clone()))
+            {
+                Some(("CRC32", v)) => part.checksum_crc32 = Some(v),
+                Some(("CRC32C", v)) => part.checksum_crc32_c = Some(v),
+                Some(("SHA1", v)) => part.checksum_sha1 = Some(v),
+                Some(("SHA256", v)) => part.checksum_sha256 = Some(v),
+                _ => {}
+            }
+            up.parts = [(part_number, part)].into();
+            let sse = fixture.sse_for(up.sse_c);
+            match fixtures::complete(&ctx.client, &up, sse).await {
                 Ok(_) => {
                     fixture.forget_upload(&up.id);
-                    mismatches.extend(check_object(ctx, &up.bucket, &up.key, &bytes).await)
+                    mismatches.extend(check_object(ctx, &up.bucket, &up.key, &bytes, sse).await)
                 }
                 // Complete is not the operation under test: its refusal leaves the bytes
                 // unchecked (the part ETag was), and says so.
@@ -287,13 +346,40 @@ async fn check_data(
                 "object ETag {etag:?}, expected the multipart ETag {multipart_etag}"
             ));
         }
-        mismatches.extend(check_object(ctx, &up.bucket, &up.key, &bytes).await);
+        mismatches.extend(
+            check_object(ctx, &up.bucket, &up.key, &bytes, fixture.sse_for(up.sse_c)).await,
+        );
     }
     Ok(mismatches)
 }
 
-async fn check_object(ctx: &RunContext, bucket: &str, key: &str, bytes: &[u8]) -> Vec<String> {
-    match fixtures::get_object(&ctx.client, bucket, key).await {
+/// A checksum as S3 writes it: base64 of the big-endian digest.
+fn checksum(algorithm: &str, bytes: &[u8]) -> Result<String> {
+    use base64::Engine;
+    let digest = match algorithm {
+        "CRC32" => crc32fast::hash(bytes).to_be_bytes().to_vec(),
+        "CRC32C" => crc32c::crc32c(bytes).to_be_bytes().to_vec(),
+        "SHA1" => {
+            use sha1::Digest;
+            sha1::Sha1::digest(bytes).to_vec()
+        }
+        "SHA256" => {
+            use sha2::Digest;
+            sha2::Sha256::digest(bytes).to_vec()
+        }
+        other => anyhow::bail!("checksum algorithm {other} is not supported by the harness"),
+    };
+    Ok(base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
+async fn check_object(
+    ctx: &RunContext,
+    bucket: &str,
+    key: &str,
+    bytes: &[u8],
+    sse: Option<&fixtures::SseKey>,
+) -> Vec<String> {
+    match fixtures::get_object(&ctx.client, bucket, key, sse).await {
         Ok(out) => {
             let body = out.body.unwrap_or_default();
             if body == bytes {

@@ -6,13 +6,15 @@
 
 use crate::client::Client;
 use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine;
 use generated::operations::*;
 use generated::runtime::{
-    encode, encode_greedy, BuildError, HttpRequest, HttpResponse, ResponseError,
+    encode, encode_greedy, BuildError, HttpRequest, HttpResponse, ResponseError, ToJson,
 };
 use generated::shapes::{
     CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration, VersioningConfiguration,
 };
+use md5::Digest;
 use schema::Step;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,12 +40,59 @@ pub fn object_data(name: &str, size: u64) -> Vec<u8> {
     out
 }
 
+/// Bytes nobody can predict: run ids and customer keys.
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        h.write_usize(out.len());
+        out.extend_from_slice(&h.finish().to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
+/// An SSE-C customer key, base64, with its MD5. Made fresh for every case and never
+/// written to a report.
+#[derive(Clone)]
+pub struct SseKey {
+    pub key: String,
+    pub key_md5: String,
+}
+
+impl SseKey {
+    pub fn random() -> SseKey {
+        let raw = random_bytes(32);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        SseKey {
+            key: b64.encode(&raw),
+            key_md5: b64.encode(md5::Md5::digest(&raw)),
+        }
+    }
+}
+
+impl std::fmt::Debug for SseKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SseKey(redacted)")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ObjectInfo {
     pub bucket: String,
     pub key: String,
     pub etag: String,
     pub version_id: Option<String>,
+    /// The delete marker a delete-object step put over this version.
+    pub delete_marker: Option<String>,
     pub last_modified: Option<SystemTime>,
     pub data: Vec<u8>,
 }
@@ -53,8 +102,9 @@ pub struct UploadInfo {
     pub bucket: String,
     pub key: String,
     pub id: String,
-    /// Part number → ETag, of parts uploaded by setup.
-    pub parts: BTreeMap<i64, String>,
+    pub sse_c: bool,
+    /// Parts uploaded by setup, as a Complete request names them.
+    pub parts: BTreeMap<i64, CompletedPart>,
 }
 
 /// Everything a case created on the target, for cleanup.
@@ -81,6 +131,9 @@ pub struct Fixture {
     pub buckets: BTreeMap<String, String>,
     pub objects: BTreeMap<String, ObjectInfo>,
     pub uploads: BTreeMap<String, UploadInfo>,
+    /// `{sse.key}` and `{sse.other_key}`.
+    pub sse: SseKey,
+    pub other_sse: SseKey,
     pub created: SharedCreated,
 }
 
@@ -99,6 +152,14 @@ async fn call<O>(
     parse(&response).map_err(|e| anyhow!("{what}: {e}"))
 }
 
+fn completed_part(number: i64, etag: String) -> Result<CompletedPart> {
+    Ok(CompletedPart {
+        part_number: Some(i32::try_from(number).context("part number out of range")?),
+        e_tag: Some(etag),
+        ..Default::default()
+    })
+}
+
 impl Fixture {
     pub fn new(client: Client, region: &str, bucket: String, created: SharedCreated) -> Fixture {
         Fixture {
@@ -109,6 +170,8 @@ impl Fixture {
             buckets: BTreeMap::new(),
             objects: BTreeMap::new(),
             uploads: BTreeMap::new(),
+            sse: SseKey::random(),
+            other_sse: SseKey::random(),
             created,
         }
     }
@@ -117,6 +180,15 @@ impl Fixture {
         if let Ok(mut c) = self.created.lock() {
             f(&mut c);
         }
+    }
+
+    fn note_key(&self, bucket: &str, key: &str) {
+        self.note(|c| {
+            c.keys
+                .entry(bucket.to_string())
+                .or_default()
+                .insert(key.to_string());
+        });
     }
 
     /// An upload that a Complete or Abort has ended needs no cleanup.
@@ -132,6 +204,17 @@ impl Fixture {
             .get(name)
             .cloned()
             .with_context(|| format!("no bucket named {name:?} was set up"))
+    }
+
+    fn upload(&self, name: &str) -> Result<&UploadInfo> {
+        self.uploads
+            .get(name)
+            .with_context(|| format!("no upload named {name:?}"))
+    }
+
+    /// The customer key of an SSE-C object or upload, for requests that read or add to it.
+    pub fn sse_for(&self, sse_c: bool) -> Option<&SseKey> {
+        sse_c.then_some(&self.sse)
     }
 
     pub async fn create_bucket(&mut self, bucket: &str) -> Result<()> {
@@ -157,6 +240,242 @@ impl Fixture {
         Ok(())
     }
 
+    async fn put_object(
+        &mut self,
+        name: &str,
+        key: Option<&String>,
+        bucket: &str,
+        size: u64,
+        sse_c: bool,
+    ) -> Result<()> {
+        let bucket = self.bucket_named(bucket)?;
+        let key = key.cloned().unwrap_or_else(|| name.to_string());
+        let data = object_data(name, size);
+        let sse = self.sse_for(sse_c).cloned();
+        let mut input = PutObjectInput {
+            bucket: Some(bucket.clone()),
+            key: Some(key.clone()),
+            body: Some(data.clone()),
+            ..Default::default()
+        };
+        let mut head = HeadObjectInput {
+            bucket: Some(bucket.clone()),
+            key: Some(key.clone()),
+            ..Default::default()
+        };
+        if let Some(k) = &sse {
+            input.sse_customer_algorithm = Some("AES256".into());
+            input.sse_customer_key = Some(k.key.clone());
+            input.sse_customer_key_md5 = Some(k.key_md5.clone());
+            head.sse_customer_algorithm = Some("AES256".into());
+            head.sse_customer_key = Some(k.key.clone());
+            head.sse_customer_key_md5 = Some(k.key_md5.clone());
+        }
+        self.note_key(&bucket, &key);
+        let out = call(
+            &self.client,
+            "PutObject",
+            input.build(),
+            PutObjectOutput::parse,
+        )
+        .await?;
+        // PutObject does not say when the object was written: ask.
+        head.version_id = out.version_id.clone();
+        let head = call(
+            &self.client,
+            "HeadObject",
+            head.build(),
+            HeadObjectOutput::parse,
+        )
+        .await?;
+        let last_modified = head
+            .last_modified
+            .as_deref()
+            .and_then(|t| httpdate::parse_http_date(t).ok());
+        let etag = out
+            .e_tag
+            .or(head.e_tag)
+            .context("PutObject: no ETag in the response")?;
+        self.objects.insert(
+            name.to_string(),
+            ObjectInfo {
+                bucket,
+                key,
+                etag,
+                version_id: out.version_id,
+                delete_marker: None,
+                last_modified,
+                data,
+            },
+        );
+        Ok(())
+    }
+
+    async fn create_upload(
+        &mut self,
+        name: &str,
+        key: Option<&String>,
+        bucket: &str,
+        sse_c: bool,
+        checksum: Option<&String>,
+    ) -> Result<()> {
+        let bucket = self.bucket_named(bucket)?;
+        let key = key.cloned().unwrap_or_else(|| name.to_string());
+        let mut input = CreateMultipartUploadInput {
+            bucket: Some(bucket.clone()),
+            key: Some(key.clone()),
+            checksum_algorithm: checksum.cloned(),
+            ..Default::default()
+        };
+        if let Some(k) = self.sse_for(sse_c) {
+            input.sse_customer_algorithm = Some("AES256".into());
+            input.sse_customer_key = Some(k.key.clone());
+            input.sse_customer_key_md5 = Some(k.key_md5.clone());
+        }
+        // Completing the upload creates the key: note it before the server can.
+        self.note_key(&bucket, &key);
+        let out = call(
+            &self.client,
+            "CreateMultipartUpload",
+            input.build(),
+            CreateMultipartUploadOutput::parse,
+        )
+        .await?;
+        let id = out
+            .upload_id
+            .context("CreateMultipartUpload: no UploadId in the response")?;
+        self.note(|c| c.uploads.push((bucket.clone(), key.clone(), id.clone())));
+        self.uploads.insert(
+            name.to_string(),
+            UploadInfo {
+                bucket,
+                key,
+                id,
+                sse_c,
+                parts: BTreeMap::new(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn upload_part(
+        &mut self,
+        upload: &str,
+        number: i64,
+        size: u64,
+        name: &str,
+    ) -> Result<()> {
+        let data = object_data(name, size);
+        let up = self.upload(upload)?;
+        let mut input = UploadPartInput {
+            bucket: Some(up.bucket.clone()),
+            key: Some(up.key.clone()),
+            upload_id: Some(up.id.clone()),
+            part_number: Some(i32::try_from(number).context("part number out of range")?),
+            body: Some(data.clone()),
+            ..Default::default()
+        };
+        if let Some(k) = self.sse_for(up.sse_c) {
+            input.sse_customer_algorithm = Some("AES256".into());
+            input.sse_customer_key = Some(k.key.clone());
+            input.sse_customer_key_md5 = Some(k.key_md5.clone());
+        }
+        let out = call(
+            &self.client,
+            "UploadPart",
+            input.build(),
+            UploadPartOutput::parse,
+        )
+        .await?;
+        let etag = out.e_tag.context("UploadPart: no ETag in the response")?;
+        let (bucket, key) = (up.bucket.clone(), up.key.clone());
+        let part = completed_part(number, etag.clone())?;
+        if let Some(up) = self.uploads.get_mut(upload) {
+            up.parts.insert(number, part);
+        }
+        // Parts are named like objects so that expectations can name their bytes.
+        self.objects.insert(
+            name.to_string(),
+            ObjectInfo {
+                bucket,
+                key,
+                etag,
+                version_id: None,
+                delete_marker: None,
+                last_modified: None,
+                data,
+            },
+        );
+        Ok(())
+    }
+
+    async fn copy_part(
+        &mut self,
+        upload: &str,
+        number: i64,
+        source: &str,
+        range: Option<&str>,
+        name: &str,
+    ) -> Result<()> {
+        let src = self
+            .objects
+            .get(source)
+            .with_context(|| format!("no object named {source:?}"))?;
+        let up = self.upload(upload)?;
+        let mut input = UploadPartCopyInput {
+            bucket: Some(up.bucket.clone()),
+            key: Some(up.key.clone()),
+            upload_id: Some(up.id.clone()),
+            part_number: Some(i32::try_from(number).context("part number out of range")?),
+            copy_source: Some(format!(
+                "{}/{}",
+                encode(&src.bucket),
+                encode_greedy(&src.key)
+            )),
+            copy_source_range: range.map(|r| format!("bytes={r}")),
+            ..Default::default()
+        };
+        if let Some(k) = self.sse_for(up.sse_c) {
+            input.sse_customer_algorithm = Some("AES256".into());
+            input.sse_customer_key = Some(k.key.clone());
+            input.sse_customer_key_md5 = Some(k.key_md5.clone());
+        }
+        let out = call(
+            &self.client,
+            "UploadPartCopy",
+            input.build(),
+            UploadPartCopyOutput::parse,
+        )
+        .await?;
+        let etag = out
+            .copy_part_result
+            .and_then(|r| r.e_tag)
+            .context("UploadPartCopy: no CopyPartResult.ETag in the response")?;
+        let selector = match range {
+            Some(r) => format!("{source}[{r}]"),
+            None => source.to_string(),
+        };
+        let data = self.bytes(&selector)?;
+        let (bucket, key) = (up.bucket.clone(), up.key.clone());
+        let part = completed_part(number, etag.clone())?;
+        if let Some(up) = self.uploads.get_mut(upload) {
+            up.parts.insert(number, part);
+        }
+        self.objects.insert(
+            name.to_string(),
+            ObjectInfo {
+                bucket,
+                key,
+                etag,
+                version_id: None,
+                delete_marker: None,
+                last_modified: None,
+                data,
+            },
+        );
+        Ok(())
+    }
+
     /// Runs one setup step.
     pub async fn run_step(&mut self, step: &Step) -> Result<()> {
         match step {
@@ -177,33 +496,44 @@ impl Fixture {
                 key,
                 bucket,
                 size,
+                sse_c,
             } => {
-                let bucket = self.bucket_named(bucket)?;
-                let key = key.clone().unwrap_or_else(|| name.clone());
-                let data = object_data(name, *size);
-                let input = PutObjectInput {
-                    bucket: Some(bucket.clone()),
-                    key: Some(key.clone()),
-                    body: Some(data.clone()),
-                    ..Default::default()
-                };
-                self.note(|c| {
-                    c.keys
-                        .entry(bucket.clone())
-                        .or_default()
-                        .insert(key.clone());
-                });
-                let out = call(
-                    &self.client,
-                    "PutObject",
-                    input.build(),
-                    PutObjectOutput::parse,
+                self.put_object(name, key.as_ref(), bucket, *size, *sse_c)
+                    .await?;
+            }
+            Step::PutMultipartObject {
+                name,
+                key,
+                bucket,
+                parts,
+            } => {
+                let upload = format!("{name}#upload");
+                self.create_upload(
+                    &upload,
+                    Some(key.as_ref().unwrap_or(name)),
+                    bucket,
+                    false,
+                    None,
                 )
                 .await?;
-                // PutObject does not say when the object was written: ask.
+                let mut data = Vec::new();
+                for (i, size) in parts.iter().enumerate() {
+                    let part = format!("{name}#part{}", i + 1);
+                    self.upload_part(&upload, i as i64 + 1, *size, &part)
+                        .await?;
+                    data.extend(
+                        self.objects
+                            .remove(&part)
+                            .map(|o| o.data)
+                            .unwrap_or_default(),
+                    );
+                }
+                let up = self.uploads.remove(&upload).context("upload vanished")?;
+                let out = complete(&self.client, &up, None).await?;
+                self.forget_upload(&up.id);
                 let head = HeadObjectInput {
-                    bucket: Some(bucket.clone()),
-                    key: Some(key.clone()),
+                    bucket: Some(up.bucket.clone()),
+                    key: Some(up.key.clone()),
                     version_id: out.version_id.clone(),
                     ..Default::default()
                 };
@@ -214,22 +544,21 @@ impl Fixture {
                     HeadObjectOutput::parse,
                 )
                 .await?;
-                let last_modified = head
-                    .last_modified
-                    .as_deref()
-                    .and_then(|t| httpdate::parse_http_date(t).ok());
-                let etag = out
-                    .e_tag
-                    .or(head.e_tag)
-                    .context("PutObject: no ETag in the response")?;
                 self.objects.insert(
                     name.clone(),
                     ObjectInfo {
-                        bucket,
-                        key,
-                        etag,
+                        bucket: up.bucket,
+                        key: up.key,
+                        etag: out
+                            .e_tag
+                            .or(head.e_tag)
+                            .context("CompleteMultipartUpload: no ETag")?,
                         version_id: out.version_id,
-                        last_modified,
+                        delete_marker: None,
+                        last_modified: head
+                            .last_modified
+                            .as_deref()
+                            .and_then(|t| httpdate::parse_http_date(t).ok()),
                         data,
                     },
                 );
@@ -244,49 +573,32 @@ impl Fixture {
                     key: Some(object.key.clone()),
                     ..Default::default()
                 };
-                call(
+                let out = call(
                     &self.client,
                     "DeleteObject",
                     input.build(),
                     DeleteObjectOutput::parse,
                 )
                 .await?;
+                if let Some(o) = self.objects.get_mut(name) {
+                    o.delete_marker = out.version_id;
+                }
             }
-            Step::CreateUpload { name, key, bucket } => {
-                let bucket = self.bucket_named(bucket)?;
-                let key = key.clone().unwrap_or_else(|| name.clone());
-                let input = CreateMultipartUploadInput {
-                    bucket: Some(bucket.clone()),
-                    key: Some(key.clone()),
-                    ..Default::default()
-                };
-                // Completing the upload creates the key: note it before the server can.
-                self.note(|c| {
-                    c.keys
-                        .entry(bucket.clone())
-                        .or_default()
-                        .insert(key.clone());
-                });
-                let out = call(
-                    &self.client,
-                    "CreateMultipartUpload",
-                    input.build(),
-                    CreateMultipartUploadOutput::parse,
+            Step::CreateUpload {
+                name,
+                key,
+                bucket,
+                sse_c,
+                checksum_algorithm,
+            } => {
+                self.create_upload(
+                    name,
+                    key.as_ref(),
+                    bucket,
+                    *sse_c,
+                    checksum_algorithm.as_ref(),
                 )
                 .await?;
-                let id = out
-                    .upload_id
-                    .context("CreateMultipartUpload: no UploadId in the response")?;
-                self.note(|c| c.uploads.push((bucket.clone(), key.clone(), id.clone())));
-                self.uploads.insert(
-                    name.clone(),
-                    UploadInfo {
-                        bucket,
-                        key,
-                        id,
-                        parts: BTreeMap::new(),
-                    },
-                );
             }
             Step::UploadPart {
                 upload,
@@ -294,57 +606,25 @@ impl Fixture {
                 size,
                 name,
             } => {
-                let data = object_data(name, *size);
-                let up = self
-                    .uploads
-                    .get(upload)
-                    .with_context(|| format!("no upload named {upload:?}"))?;
-                let input = UploadPartInput {
-                    bucket: Some(up.bucket.clone()),
-                    key: Some(up.key.clone()),
-                    upload_id: Some(up.id.clone()),
-                    part_number: Some(i32::try_from(*number).context("part number out of range")?),
-                    body: Some(data.clone()),
-                    ..Default::default()
-                };
-                let out = call(
-                    &self.client,
-                    "UploadPart",
-                    input.build(),
-                    UploadPartOutput::parse,
-                )
-                .await?;
-                let etag = out.e_tag.context("UploadPart: no ETag in the response")?;
-                let (bucket, key) = (up.bucket.clone(), up.key.clone());
-                if let Some(up) = self.uploads.get_mut(upload) {
-                    up.parts.insert(*number, etag.clone());
-                }
-                // Parts are named like objects so that expectations can name their bytes.
-                self.objects.insert(
-                    name.clone(),
-                    ObjectInfo {
-                        bucket,
-                        key,
-                        etag,
-                        version_id: None,
-                        last_modified: None,
-                        data,
-                    },
-                );
+                self.upload_part(upload, *number, *size, name).await?;
+            }
+            Step::CopyPart {
+                upload,
+                number,
+                source,
+                range,
+                name,
+            } => {
+                self.copy_part(upload, *number, source, range.as_deref(), name)
+                    .await?;
             }
             Step::CompleteUpload { upload } => {
-                let up = self
-                    .uploads
-                    .get(upload)
-                    .with_context(|| format!("no upload named {upload:?}"))?;
-                complete(&self.client, up).await?;
+                let up = self.upload(upload)?;
+                complete(&self.client, up, self.sse_for(up.sse_c)).await?;
                 self.forget_upload(&up.id);
             }
             Step::AbortUpload { upload } => {
-                let up = self
-                    .uploads
-                    .get(upload)
-                    .with_context(|| format!("no upload named {upload:?}"))?;
+                let up = self.upload(upload)?;
                 let input = AbortMultipartUploadInput {
                     bucket: Some(up.bucket.clone()),
                     key: Some(up.key.clone()),
@@ -370,11 +650,9 @@ impl Fixture {
         Ok(match value {
             Value::String(s) => {
                 if let Some(upload) = s.strip_prefix('{').and_then(|r| r.strip_suffix(".parts}")) {
-                    let up = self
-                        .uploads
-                        .get(upload)
-                        .with_context(|| format!("no upload named {upload:?}"))?;
-                    return Ok(parts_value(up));
+                    let up = self.upload(upload)?;
+                    let parts: Vec<Value> = up.parts.values().map(|p| p.to_json()).collect();
+                    return Ok(json!({ "Parts": parts }));
                 }
                 Value::String(self.resolve_text(s)?)
             }
@@ -420,25 +698,46 @@ impl Fixture {
             ("missing", "key") => "no-such-key".to_string(),
             // Shaped like the ids most servers issue, issued by none.
             ("missing", "upload_id") => "00000000-0000-4000-8000-00000000dead".to_string(),
+            ("missing", "version_id") => "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY".to_string(),
+            ("sse", "key") => self.sse.key.clone(),
+            ("sse", "key_md5") => self.sse.key_md5.clone(),
+            ("sse", "other_key") => self.other_sse.key.clone(),
+            ("sse", "other_key_md5") => self.other_sse.key_md5.clone(),
             _ if self.buckets.contains_key(name) && attr == "name" => self.buckets[name].clone(),
             _ if self.objects.contains_key(name) => {
                 let o = &self.objects[name];
+                let copy_source = format!("{}/{}", encode(&o.bucket), encode_greedy(&o.key));
+                let version =
+                    |v: &Option<String>| v.clone().context("the server gave no version id");
                 match attr {
                     "bucket" => o.bucket.clone(),
                     "key" => o.key.clone(),
-                    "copy_source" => format!("{}/{}", encode(&o.bucket), encode_greedy(&o.key)),
+                    "copy_source" => copy_source,
+                    "copy_source_version" => format!(
+                        "{copy_source}?versionId={}",
+                        encode(&version(&o.version_id)?)
+                    ),
+                    "copy_source_delete_marker" => {
+                        format!(
+                            "{copy_source}?versionId={}",
+                            encode(&version(&o.delete_marker)?)
+                        )
+                    }
                     "etag" => o.etag.clone(),
-                    "version_id" => o.version_id.clone().unwrap_or_default(),
-                    "size" => o.data.len().to_string(),
-                    "last_modified" => {
-                        let t = o
-                            .last_modified
-                            .context("the object's Last-Modified is unknown")?;
-                        let t = match offset {
-                            Some(o) => shift(t, o)?,
-                            None => t,
+                    "etag_unquoted" => o.etag.trim_matches('"').to_string(),
+                    "version_id" => version(&o.version_id)?,
+                    "delete_marker" => version(&o.delete_marker)?,
+                    "size" => {
+                        let size = o.data.len() as i64;
+                        let shift: i64 = match offset {
+                            Some(o) => o.parse().with_context(|| format!("size offset {o:?}"))?,
+                            None => 0,
                         };
-                        httpdate::fmt_http_date(t)
+                        (size + shift).to_string()
+                    }
+                    "last_modified" => httpdate::fmt_http_date(self.time(o, offset)?),
+                    "last_modified_rfc3339" => {
+                        humantime::format_rfc3339_seconds(self.time(o, offset)?).to_string()
                     }
                     _ => bail!("an object has no attribute {attr:?}"),
                 }
@@ -457,8 +756,20 @@ impl Fixture {
         Ok(value)
     }
 
-    /// The bytes a selector names: `src`, `src[2-5]`, `p1+p2`.
+    fn time(&self, o: &ObjectInfo, offset: Option<&str>) -> Result<SystemTime> {
+        let t = o
+            .last_modified
+            .context("the object's Last-Modified is unknown")?;
+        match offset {
+            Some(o) => shift(t, o),
+            None => Ok(t),
+        }
+    }
+
+    /// The bytes a selector names: `src`, `src[2-5]`, `p1+p2`; placeholders are resolved
+    /// first, so `src[{src.size-1}-{src.size-1}]` is the last byte.
     pub fn bytes(&self, selector: &str) -> Result<Vec<u8>> {
+        let selector = self.resolve_text(selector)?;
         let mut out = Vec::new();
         for part in selector.split('+') {
             let (name, range) = match part.split_once('[') {
@@ -487,18 +798,11 @@ impl Fixture {
         Ok(out)
     }
 
-    /// The MD5 of each named part, for the multipart ETag.
+    /// The MD5 of each part a selector names (`p1+src[0-9]`), for the multipart ETag.
     pub fn part_md5s(&self, selector: &str) -> Result<Vec<Vec<u8>>> {
-        selector
+        self.resolve_text(selector)?
             .split('+')
-            .map(|name| {
-                let o = self
-                    .objects
-                    .get(name)
-                    .with_context(|| format!("no part named {name:?}"))?;
-                use md5::Digest;
-                Ok(md5::Md5::digest(&o.data).to_vec())
-            })
+            .map(|part| Ok(md5::Md5::digest(self.bytes(part)?).to_vec()))
             .collect()
     }
 }
@@ -518,15 +822,6 @@ fn shift(t: SystemTime, offset: &str) -> Result<SystemTime> {
     };
     let d = Duration::from_secs(secs);
     Ok(if sign == "+" { t + d } else { t - d })
-}
-
-fn parts_value(up: &UploadInfo) -> Value {
-    let parts: Vec<Value> = up
-        .parts
-        .iter()
-        .map(|(n, etag)| json!({"PartNumber": n, "ETag": etag}))
-        .collect();
-    json!({ "Parts": parts })
 }
 
 /// Lowercase letters, digits and '-' only, as bucket names want.
@@ -561,26 +856,26 @@ pub async fn enable_versioning(client: &Client, bucket: &str) -> Result<()> {
     Ok(())
 }
 
-/// Completes an upload with the parts its setup uploaded.
-pub async fn complete(client: &Client, up: &UploadInfo) -> Result<CompleteMultipartUploadOutput> {
-    let input = CompleteMultipartUploadInput {
+/// Completes an upload with the parts recorded for it.
+pub async fn complete(
+    client: &Client,
+    up: &UploadInfo,
+    sse: Option<&SseKey>,
+) -> Result<CompleteMultipartUploadOutput> {
+    let mut input = CompleteMultipartUploadInput {
         bucket: Some(up.bucket.clone()),
         key: Some(up.key.clone()),
         upload_id: Some(up.id.clone()),
         multipart_upload: Some(CompletedMultipartUpload {
-            parts: Some(
-                up.parts
-                    .iter()
-                    .map(|(n, etag)| CompletedPart {
-                        part_number: i32::try_from(*n).ok(),
-                        e_tag: Some(etag.clone()),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
+            parts: Some(up.parts.values().cloned().collect()),
         }),
         ..Default::default()
     };
+    if let (true, Some(k)) = (up.sse_c, sse) {
+        input.sse_customer_algorithm = Some("AES256".into());
+        input.sse_customer_key = Some(k.key.clone());
+        input.sse_customer_key_md5 = Some(k.key_md5.clone());
+    }
     call(
         client,
         "CompleteMultipartUpload",
@@ -590,12 +885,23 @@ pub async fn complete(client: &Client, up: &UploadInfo) -> Result<CompleteMultip
     .await
 }
 
-pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<GetObjectOutput> {
-    let input = GetObjectInput {
+/// Reads an object (with the customer key when it is SSE-C encrypted).
+pub async fn get_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    sse: Option<&SseKey>,
+) -> Result<GetObjectOutput> {
+    let mut input = GetObjectInput {
         bucket: Some(bucket.to_string()),
         key: Some(key.to_string()),
         ..Default::default()
     };
+    if let Some(k) = sse {
+        input.sse_customer_algorithm = Some("AES256".into());
+        input.sse_customer_key = Some(k.key.clone());
+        input.sse_customer_key_md5 = Some(k.key_md5.clone());
+    }
     call(client, "GetObject", input.build(), GetObjectOutput::parse).await
 }
 

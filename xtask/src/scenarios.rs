@@ -44,7 +44,8 @@ struct ScenarioFile {
 struct CaseSpec {
     id: String,
     title: String,
-    refs: Vec<String>,
+    /// A list of REFERENCE.md rows, or a variable holding one.
+    refs: Value,
     /// Fan out: one case per value, `{each}` (or `{each.field}` for tables) replaced by it.
     #[serde(default)]
     each: Option<Vec<Value>>,
@@ -131,8 +132,8 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
     let mut out = Vec::new();
     for spec in &file.cases {
         for bindings in bindings_of(spec)? {
-            let case = expand_case(file, spec, &bindings)
-                .with_context(|| format!("case {}", spec.id))?;
+            let case =
+                expand_case(file, spec, &bindings).with_context(|| format!("case {}", spec.id))?;
             check_case(&case, vocabulary, model).with_context(|| format!("case {}", case.id))?;
             out.push(case);
         }
@@ -257,7 +258,11 @@ fn substitute(value: &mut Value, bindings: &Bindings, slugged: bool) -> Result<(
 
 /// Error fields and output members are text, whatever the variable held.
 fn stringify_expected_values(expect: &mut Value) {
-    for profile in expect.as_object_mut().into_iter().flat_map(|m| m.values_mut()) {
+    for profile in expect
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|m| m.values_mut())
+    {
         for key in ["error", "output"] {
             if let Some(map) = profile.get_mut(key).and_then(Value::as_object_mut) {
                 for v in map.values_mut() {
@@ -372,7 +377,7 @@ fn check_case(case: &Case, vocabulary: &Vocabulary, model: &Model) -> Result<()>
             .get(&op_id)
             .filter(|s| s.kind == "operation")
             .with_context(|| format!("the model has no operation {}", case.operation))?;
-        for path in expect.output.keys() {
+        for path in expect.output.keys().chain(&expect.present) {
             let output = op.output.as_ref().context("the operation has no output")?;
             check_member_path(model, &output.target, path)
                 .with_context(|| format!("expect.{profile}.output"))?;
@@ -413,6 +418,19 @@ fn check_member_path(model: &Model, shape_id: &str, path: &str) -> Result<()> {
     let mut current = shape_id.to_string();
     for part in path.split('.') {
         let shape = model.shape(&current)?;
+        // `Parts.0`: a number indexes a list.
+        if part.parse::<usize>().is_ok() {
+            current = shape
+                .member
+                .as_ref()
+                .filter(|_| shape.kind == "list")
+                .with_context(|| {
+                    format!("{part} indexes something that is not a list (in {path})")
+                })?
+                .target
+                .clone();
+            continue;
+        }
         let members = shape.members()?;
         let member = members.iter().find(|(n, _)| n == part).with_context(|| {
             format!(
@@ -459,13 +477,17 @@ fn defined_names(setup: &[Step]) -> BTreeMap<String, &'static str> {
     let mut names = BTreeMap::from([
         ("bucket".to_string(), "bucket"),
         ("missing".to_string(), "missing"),
+        ("sse".to_string(), "sse"),
     ]);
     for step in setup {
         match step {
             Step::CreateBucket { name } => {
                 names.insert(name.clone(), "bucket");
             }
-            Step::PutObject { name, .. } | Step::UploadPart { name, .. } => {
+            Step::PutObject { name, .. }
+            | Step::PutMultipartObject { name, .. }
+            | Step::UploadPart { name, .. }
+            | Step::CopyPart { name, .. } => {
                 names.insert(name.clone(), "object");
             }
             Step::CreateUpload { name, .. } => {
@@ -480,16 +502,22 @@ fn defined_names(setup: &[Step]) -> BTreeMap<String, &'static str> {
 /// Attributes a placeholder may ask of each kind of name; the runner resolves the same list.
 pub const ATTRIBUTES: &[(&str, &[&str])] = &[
     ("bucket", &["name"]),
-    ("missing", &["bucket", "key", "upload_id"]),
+    ("missing", &["bucket", "key", "upload_id", "version_id"]),
+    ("sse", &["key", "key_md5", "other_key", "other_key_md5"]),
     (
         "object",
         &[
             "bucket",
             "key",
             "copy_source",
+            "copy_source_version",
+            "copy_source_delete_marker",
             "etag",
+            "etag_unquoted",
             "version_id",
+            "delete_marker",
             "last_modified",
+            "last_modified_rfc3339",
             "size",
         ],
     ),

@@ -47,6 +47,7 @@ pub enum Step {
         bucket: String,
     },
     /// An object of `size` bytes generated from its name; `key` defaults to the name.
+    /// With `sse_c`, encrypted with the case's customer key (`{sse.key}`).
     PutObject {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,18 +55,35 @@ pub enum Step {
         #[serde(default = "default_bucket")]
         bucket: String,
         size: u64,
+        #[serde(default, skip_serializing_if = "is_false")]
+        sse_c: bool,
     },
-    /// Deletes the current version of an object (a delete marker where versioning is on).
+    /// An object made by a multipart upload of parts of these sizes.
+    PutMultipartObject {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        #[serde(default = "default_bucket")]
+        bucket: String,
+        parts: Vec<u64>,
+    },
+    /// Deletes the current version of an object (where versioning is on, a delete marker
+    /// whose id is `{name.delete_marker}`).
     DeleteObject {
         name: String,
     },
-    /// CreateMultipartUpload; `key` defaults to the name.
+    /// CreateMultipartUpload; `key` defaults to the name. With `sse_c` the upload uses the
+    /// case's customer key; with `checksum_algorithm`, that algorithm.
     CreateUpload {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
         #[serde(default = "default_bucket")]
         bucket: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        sse_c: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checksum_algorithm: Option<String>,
     },
     /// UploadPart of `size` bytes generated from the part's name.
     UploadPart {
@@ -74,12 +92,26 @@ pub enum Step {
         size: u64,
         name: String,
     },
+    /// UploadPartCopy of an object set up earlier (or a range of it); the part is named
+    /// like an object so that expectations can name its bytes.
+    CopyPart {
+        upload: String,
+        number: i64,
+        source: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<String>,
+        name: String,
+    },
     CompleteUpload {
         upload: String,
     },
     AbortUpload {
         upload: String,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_bucket() -> String {
@@ -96,11 +128,29 @@ pub struct Raw {
     pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove_headers: Vec<String>,
+    /// How the request is signed, when not normally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<Signing>,
+}
+
+/// Signing faults for the authentication cases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Signing {
+    /// No Authorization at all: an anonymous request.
+    Unsigned,
+    /// Signed with a secret key that is not the account's.
+    WrongSecret,
+    /// Signed, then this header added: sent but not covered by the signature.
+    HeaderNotSigned(String),
 }
 
 impl Raw {
     pub fn is_empty(&self) -> bool {
-        self.query.is_empty() && self.headers.is_empty() && self.remove_headers.is_empty()
+        self.query.is_empty()
+            && self.headers.is_empty()
+            && self.remove_headers.is_empty()
+            && self.signing.is_none()
     }
 }
 
@@ -125,6 +175,18 @@ pub struct Expect {
     /// must be their MD5, and the upload, completed with this part, must read back as them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copied: Option<String>,
+    /// With `copied`: the checksum algorithm (CRC32, CRC32C, SHA1, SHA256) whose value of the
+    /// copied bytes `CopyPartResult` must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    /// Response headers that must be there / must not be there (names, any case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub present_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent_headers: Vec<String>,
+    /// Output members that must be present, by dotted model member path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub present: Vec<String>,
     /// For a Complete: the bytes the object must hold, as named parts (`p1+p2`); the ETag
     /// must be the multipart ETag of those parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
