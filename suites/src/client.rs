@@ -56,11 +56,23 @@ pub struct Client {
 
 /// A request that got no HTTP response.
 #[derive(Debug)]
-pub struct TransportError(pub String);
+pub struct TransportError {
+    pub message: String,
+    /// No connection could be made, or none answered in time: the target may be down.
+    pub unreachable: bool,
+}
+
+impl TransportError {
+    fn new(message: String) -> TransportError {
+        TransportError { message, unreachable: false }
+    }
+}
+
+impl std::error::Error for TransportError {}
 
 impl std::fmt::Display for TransportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -83,7 +95,7 @@ impl Client {
     /// The URL and Host header a request goes to.
     fn locate(&self, request: &HttpRequest) -> Result<(String, String), TransportError> {
         let base = reqwest::Url::parse(&self.endpoint.url)
-            .map_err(|e| TransportError(format!("bad endpoint URL: {e}")))?;
+            .map_err(|e| TransportError::new(format!("bad endpoint URL: {e}")))?;
         let host = base.host_str().unwrap_or_default().to_string();
         let authority = match base.port() {
             Some(p) => format!("{host}:{p}"),
@@ -126,12 +138,15 @@ impl Client {
         let (url, host) = self.locate(request)?;
         let signed = self
             .sign(request, &url, &host, signing)
-            .map_err(|e| TransportError(format!("cannot sign the request: {e:#}")))?;
+            .map_err(|e| TransportError::new(format!("cannot sign the request: {e:#}")))?;
         let response = self
             .http
             .execute(signed)
             .await
-            .map_err(|e| TransportError(describe_reqwest_error(&e)))?;
+            .map_err(|e| TransportError {
+                message: describe_reqwest_error(&e),
+                unreachable: e.is_connect() || e.is_timeout(),
+            })?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -149,7 +164,7 @@ impl Client {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > self.max_body {
-                        return Err(TransportError(format!(
+                        return Err(TransportError::new(format!(
                             "response body larger than {} bytes",
                             self.max_body
                         )));
@@ -158,7 +173,7 @@ impl Client {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    return Err(TransportError(format!(
+                    return Err(TransportError::new(format!(
                         "reading the body: {}",
                         describe_reqwest_error(&e)
                     )))

@@ -1,6 +1,6 @@
 //! Runs one case: setup, the step under test, grading, data checks, cleanup.
 
-use crate::client::Client;
+use crate::client::{Client, TransportError};
 use crate::fixtures::{self, Created, Fixture, SharedCreated};
 use crate::verdict::grade;
 use anyhow::{anyhow, Context, Result};
@@ -20,6 +20,14 @@ pub struct RunContext {
     pub profile: String,
     pub capabilities: BTreeSet<String>,
     pub case_timeout: Duration,
+}
+
+/// The record of a case that was not run (the run was interrupted, the target is down).
+pub fn not_run(case: &Case, profile: &str, verdict: Verdict, reason: &str) -> CaseResult {
+    let mut result = new_result(case, case.expect.get(profile));
+    result.verdict = verdict;
+    result.details.push(reason.to_string());
+    result
 }
 
 /// A case's record before it has run: a harness error until something better is known.
@@ -42,7 +50,22 @@ fn new_result(case: &Case, expect: Option<&Expect>) -> CaseResult {
     }
 }
 
-pub async fn run_case(ctx: &RunContext, case: &Case, index: usize) -> CaseResult {
+/// A case's record, and whether the target looked down while it ran.
+pub struct Outcome {
+    pub result: CaseResult,
+    pub target_unreachable: bool,
+}
+
+pub async fn run_case(ctx: &RunContext, case: &Case, index: usize) -> Outcome {
+    let mut unreachable = false;
+    let result = run_case_inner(ctx, case, index, &mut unreachable).await;
+    Outcome {
+        result,
+        target_unreachable: unreachable,
+    }
+}
+
+async fn run_case_inner(ctx: &RunContext, case: &Case, index: usize, unreachable: &mut bool) -> CaseResult {
     let expect = case.expect.get(&ctx.profile);
     let mut result = new_result(case, expect);
     let Some(expect) = expect else {
@@ -77,6 +100,9 @@ pub async fn run_case(ctx: &RunContext, case: &Case, index: usize) -> CaseResult
     match tokio::time::timeout(ctx.case_timeout, body).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
+            *unreachable = e
+                .chain()
+                .any(|c| c.downcast_ref::<TransportError>().is_some_and(|t| t.unreachable));
             result.verdict = Verdict::HarnessError;
             result.details.push(format!("{e:#}"));
         }
@@ -136,7 +162,7 @@ async fn run_body(
         .client
         .send_signed(&request, case.raw.signing.as_ref())
         .await
-        .map_err(|e| anyhow!("{} got no response: {e}", case.operation))?;
+        .map_err(|e| anyhow::Error::new(e).context(format!("{} got no response", case.operation)))?;
     let parsed = generated::operations::parse_response(&case.operation, &response);
     if parsed.is_ok()
         && matches!(

@@ -148,7 +148,7 @@ async fn call<O>(
     let response = client
         .send(&request)
         .await
-        .map_err(|e| anyhow!("{what}: {e}"))?;
+        .map_err(|e| anyhow::Error::new(e).context(what.to_string()))?;
     parse(&response).map_err(|e| anyhow!("{what}: {e}"))
 }
 

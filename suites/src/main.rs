@@ -10,6 +10,9 @@ mod client;
 mod embedded;
 mod executor;
 mod fixtures;
+mod junit;
+mod oss;
+mod probe;
 mod results;
 mod verdict;
 
@@ -21,9 +24,9 @@ use libtest_mimic::{Completion, Failed, Trial};
 use results::{Baseline, Comparison, Results, RunInfo};
 use schema::results::CaseResult;
 use schema::Case;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -71,8 +74,29 @@ struct Cli {
     /// Rewrite reports/<target>/baseline.toml from reports/<target>/results.json and exit.
     #[arg(long)]
     update_baseline: bool,
+    /// Only check that the endpoint accepts writes (create a bucket, put an object, remove
+    /// both), print what it supports, and exit: 0 usable, 2 not.
+    #[arg(long)]
+    probe: bool,
     #[command(flatten)]
     test: libtest_mimic::Arguments,
+}
+
+/// Cases in a row that found the target unreachable before the rest are not run.
+const UNREACHABLE_LIMIT: usize = 3;
+
+/// What the trials share while the run goes on.
+#[derive(Default)]
+struct RunState {
+    collected: Mutex<Vec<CaseResult>>,
+    unreachable_streak: AtomicUsize,
+    interrupted: AtomicBool,
+}
+
+impl RunState {
+    fn record(&self, result: CaseResult) {
+        self.collected.lock().unwrap_or_else(|p| p.into_inner()).push(result);
+    }
 }
 
 fn workspace_reports() -> PathBuf {
@@ -211,7 +235,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let client = Client::new(endpoint.clone(), Duration::from_secs(cli.request_timeout))?;
     let run_id = embedded::run_id();
 
-    let capabilities = match runtime.block_on(probe(&client, &cli.region, &run_id)) {
+    let capabilities = match runtime.block_on(probe::probe(&client, &cli.region, &run_id)) {
         Ok(c) => c,
         Err(e) => {
             if let Some(server) = server {
@@ -220,6 +244,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return Err(e.context(format!("the target at {} is not usable", endpoint.url)));
         }
     };
+    if cli.probe {
+        if let Some(server) = server {
+            runtime.block_on(server.stop());
+        }
+        println!(
+            "{} accepts writes; capabilities: {}",
+            endpoint.url,
+            capabilities.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     eprintln!(
         "target {target} at {} (capabilities: {})",
         endpoint.url,
@@ -238,7 +273,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         capabilities: capabilities.clone(),
         case_timeout: Duration::from_secs(cli.case_timeout),
     });
-    let collected: Arc<Mutex<Vec<CaseResult>>> = Arc::default();
+    let state = Arc::new(RunState::default());
+    // Ctrl-C: no new case starts; cases under way finish with their cleanup; the report is
+    // written and marked interrupted. A second Ctrl-C stops at once.
+    {
+        let state = state.clone();
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                state.interrupted.store(true, Ordering::SeqCst);
+                eprintln!("\ninterrupted: finishing the cases under way and their cleanup (Ctrl-C again to stop now)");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+    }
     let baseline_label = format!("reports/{target}/baseline.toml");
     let trials: Vec<Trial> = cases
         .iter()
@@ -246,19 +295,38 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .map(|(index, case)| {
             let ctx = ctx.clone();
             let case = case.clone();
-            let collected = collected.clone();
+            let state = state.clone();
+            let profile = cli.profile.clone();
             let baseline = baseline.clone();
             let handle = runtime.handle().clone();
             let baseline_label = baseline_label.clone();
             let kind = case.features.first().cloned().unwrap_or_default();
             Trial::ignorable_test(format!("{target}::{}", case.id), move || {
-                let result = handle.block_on(executor::run_case(&ctx, &case, index));
+                if state.interrupted.load(Ordering::SeqCst) {
+                    let reason = "the run was interrupted before this case started";
+                    state.record(executor::not_run(&case, &profile, schema::Verdict::Skipped, reason));
+                    return Ok(Completion::ignored_with(reason));
+                }
+                // After several cases in a row found no one answering, the target is down:
+                // say so once per case instead of waiting out every timeout.
+                if state.unreachable_streak.load(Ordering::SeqCst) >= UNREACHABLE_LIMIT {
+                    let reason = format!(
+                        "target unavailable: {UNREACHABLE_LIMIT} cases in a row got no answer; this case was not run"
+                    );
+                    state.record(executor::not_run(&case, &profile, schema::Verdict::HarnessError, &reason));
+                    return Err(Failed::from(reason));
+                }
+                let outcome = handle.block_on(executor::run_case(&ctx, &case, index));
+                if outcome.target_unreachable {
+                    state.unreachable_streak.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    state.unreachable_streak.store(0, Ordering::SeqCst);
+                }
+                let result = outcome.result;
                 let comparison = results::compare(&baseline, &result, &baseline_label);
                 let verdict = result.verdict;
                 let summary = result.details.first().cloned().unwrap_or_default();
-                if let Ok(mut c) = collected.lock() {
-                    c.push(result);
-                }
+                state.record(result);
                 match comparison {
                     Comparison::AsExpected if verdict == schema::Verdict::Skipped => {
                         Ok(Completion::ignored_with(format!("skipped: {summary}")))
@@ -280,7 +348,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(server) = server {
         runtime.block_on(server.stop());
     }
-    let case_results = std::mem::take(&mut *collected.lock().unwrap_or_else(|p| p.into_inner()));
+    let case_results = std::mem::take(&mut *state.collected.lock().unwrap_or_else(|p| p.into_inner()));
+    let interrupted = state.interrupted.load(Ordering::SeqCst);
     let results = Results::new(
         &target,
         &cli.profile,
@@ -292,6 +361,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             duration_ms: started.elapsed().as_millis(),
             endpoint: endpoint.url.clone(),
             harness_version: env!("CARGO_PKG_VERSION").into(),
+            interrupted,
         },
     );
     let narrowed = cli.test.filter.is_some() || !cli.test.skip.is_empty();
@@ -303,6 +373,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         write_file(&report_dir.join("results.json"), json.as_bytes())?;
         let summary = results::render_summary(&results, &baseline)?;
         write_file(&report_dir.join("summary.md"), summary.as_bytes())?;
+        let junit = junit::render(&results, &baseline)?;
+        write_file(&report_dir.join("junit.xml"), junit.as_bytes())?;
         if let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") {
             use std::io::Write;
             if let Ok(mut f) = std::fs::OpenOptions::new()
@@ -313,10 +385,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let _ = f.write_all(summary.as_bytes());
             }
         }
-        eprintln!("wrote {}/results.json and summary.md", report_dir.display());
+        eprintln!(
+            "wrote {}/results.json, summary.md and junit.xml",
+            report_dir.display()
+        );
     }
     eprintln!("{}", results::verdict_line(&results));
-    Ok(if conclusion.has_failed() {
+    Ok(if interrupted {
+        eprintln!("the run was interrupted: the report covers the cases that ran");
+        ExitCode::from(130)
+    } else if conclusion.has_failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -330,44 +408,4 @@ fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp-write");
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Finds out, once a run, what the target supports, in a bucket of its own that it removes.
-async fn probe(client: &Client, region: &str, run_id: &str) -> Result<BTreeSet<String>> {
-    let bucket = format!("mpc-{run_id}-probe");
-    let created = Arc::new(Mutex::new(fixtures::Created::default()));
-    let mut fixture =
-        fixtures::Fixture::new(client.clone(), region, bucket.clone(), created.clone());
-    fixture.create_bucket(&bucket).await.context(
-        "CreateBucket failed (is the endpoint an S3 server, and are the credentials right?)",
-    )?;
-    let mut capabilities = BTreeSet::new();
-    let versioning = async {
-        fixture
-            .run_step(&schema::Step::EnableVersioning {
-                bucket: "bucket".into(),
-            })
-            .await?;
-        fixture
-            .run_step(&schema::Step::PutObject {
-                name: "probe".into(),
-                key: None,
-                bucket: "bucket".into(),
-                size: 1,
-            })
-            .await?;
-        let version = fixture
-            .objects
-            .get("probe")
-            .and_then(|o| o.version_id.clone());
-        anyhow::Ok(version.is_some_and(|v| !v.is_empty() && v != "null"))
-    };
-    if versioning.await.unwrap_or(false) {
-        capabilities.insert("versioning".to_string());
-    }
-    let snapshot = std::mem::take(&mut *created.lock().unwrap_or_else(|p| p.into_inner()));
-    for failure in fixtures::cleanup(client, &snapshot).await {
-        eprintln!("cleanup after probing: {failure}");
-    }
-    Ok(capabilities)
 }

@@ -190,10 +190,15 @@ pub fn verdict_line(results: &Results) -> String {
         .iter()
         .filter(|c| c.verdict == Verdict::Skipped)
         .count();
-    format!(
+    let line = format!(
         "{total} cases: {passed} behave as AWS does, {} deviate ({critical} critical), {skipped} skipped",
         deviations.len()
-    )
+    );
+    if results.run_info.interrupted {
+        format!("INTERRUPTED, partial run. {line}")
+    } else {
+        line
+    }
 }
 
 pub fn render_summary(results: &Results, baseline: &Baseline) -> Result<String> {

@@ -64,6 +64,9 @@ pub struct RunInfo {
     pub duration_ms: u128,
     pub endpoint: String,
     pub harness_version: String,
+    /// Ctrl-C stopped the run: cases not started are `skipped`.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 impl Results {
