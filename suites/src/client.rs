@@ -23,6 +23,15 @@ pub enum Addressing {
     Virtual,
 }
 
+/// How requests are written and signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// S3: `x-amz-` headers, SigV4.
+    Aws,
+    /// Alibaba Cloud OSS: `x-oss-` headers, the OSS header signature (see oss.rs).
+    Oss,
+}
+
 /// Where and as whom requests go.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -33,6 +42,7 @@ pub struct Endpoint {
     pub secret_key: String,
     pub session_token: Option<String>,
     pub addressing: Addressing,
+    pub dialect: Dialect,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -64,7 +74,10 @@ pub struct TransportError {
 
 impl TransportError {
     fn new(message: String) -> TransportError {
-        TransportError { message, unreachable: false }
+        TransportError {
+            message,
+            unreachable: false,
+        }
     }
 }
 
@@ -135,6 +148,14 @@ impl Client {
         request: &HttpRequest,
         signing: Option<&Signing>,
     ) -> Result<HttpResponse, TransportError> {
+        let oss_request;
+        let request = match self.endpoint.dialect {
+            Dialect::Aws => request,
+            Dialect::Oss => {
+                oss_request = crate::oss::to_oss(request);
+                &oss_request
+            }
+        };
         let (url, host) = self.locate(request)?;
         let signed = self
             .sign(request, &url, &host, signing)
@@ -148,10 +169,20 @@ impl Client {
                 unreachable: e.is_connect() || e.is_timeout(),
             })?;
         let status = response.status().as_u16();
+        let dialect = self.endpoint.dialect;
         let headers = response
             .headers()
             .iter()
             .map(|(k, v)| {
+                // The generated parsers read the model's header names.
+                let k = match (dialect, k.as_str().strip_prefix("x-oss-")) {
+                    (Dialect::Oss, Some(rest)) => {
+                        http::HeaderName::from_bytes(format!("x-amz-{rest}").as_bytes())
+                            .unwrap_or_else(|_| k.clone())
+                    }
+                    _ => k.clone(),
+                };
+                let k = &k;
                 (
                     k.as_str().to_string(),
                     String::from_utf8_lossy(v.as_bytes()).into_owned(),
@@ -223,6 +254,32 @@ impl Client {
             Some(Signing::WrongSecret) => format!("{}x", self.endpoint.secret_key),
             _ => self.endpoint.secret_key.clone(),
         };
+        if self.endpoint.dialect == Dialect::Oss {
+            let date = httpdate::fmt_http_date(SystemTime::now());
+            let mut signed = request.clone();
+            signed.set_header("date", &date);
+            if let Some(token) = &self.endpoint.session_token {
+                signed.set_header("x-oss-security-token", token);
+            }
+            if let Some(name) = &unsigned_header {
+                signed.remove_header(name);
+            }
+            let authorization =
+                crate::oss::authorization(&signed, &self.endpoint.access_key, &secret, &date);
+            let headers = http_request.headers_mut();
+            headers.insert("date", http::HeaderValue::from_str(&date)?);
+            if let Some(token) = &self.endpoint.session_token {
+                headers.insert("x-oss-security-token", http::HeaderValue::from_str(token)?);
+            }
+            headers.insert(
+                "authorization",
+                http::HeaderValue::from_str(&authorization)?,
+            );
+            for (name, value) in late_headers {
+                headers.append(name, value);
+            }
+            return Ok(reqwest::Request::try_from(http_request)?);
+        }
 
         let credentials = Credentials::new(
             &self.endpoint.access_key,
@@ -287,5 +344,116 @@ fn describe_reqwest_error(e: &reqwest::Error) -> String {
         kind.to_string()
     } else {
         format!("{kind}: {cause}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use generated::operations::UploadPartCopyInput;
+
+    fn client(dialect: Dialect) -> Client {
+        let endpoint = Endpoint {
+            url: "http://127.0.0.1:9".into(),
+            region: "us-east-1".into(),
+            access_key: "AKID".into(),
+            secret_key: "secret".into(),
+            session_token: None,
+            addressing: Addressing::Path,
+            dialect,
+        };
+        Client::new(endpoint, Duration::from_secs(1)).unwrap()
+    }
+
+    fn copy_request() -> HttpRequest {
+        UploadPartCopyInput {
+            bucket: Some("b".into()),
+            key: Some("dest key".into()),
+            upload_id: Some("up1".into()),
+            part_number: Some(1),
+            copy_source: Some("b/src".into()),
+            copy_source_range: Some("bytes=0-9".into()),
+            ..Default::default()
+        }
+        .build()
+        .unwrap()
+    }
+
+    fn header<'a>(request: &'a reqwest::Request, name: &str) -> Option<&'a str> {
+        request.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn the_oss_dialect_renames_headers_and_signs_the_oss_way() {
+        let client = client(Dialect::Oss);
+        let request = crate::oss::to_oss(&copy_request());
+        let (url, host) = client.locate(&request).unwrap();
+        let signed = client.sign(&request, &url, &host, None).unwrap();
+        assert!(!url.contains("x-id"), "{url}");
+        assert_eq!(header(&signed, "x-oss-copy-source"), Some("b/src"));
+        assert_eq!(
+            header(&signed, "x-oss-copy-source-range"),
+            Some("bytes=0-9")
+        );
+        assert!(signed
+            .headers()
+            .keys()
+            .all(|k| !k.as_str().starts_with("x-amz-")));
+        let date = header(&signed, "date").expect("a Date header");
+        let mut expected = request.clone();
+        expected.set_header("date", date);
+        assert_eq!(
+            header(&signed, "authorization"),
+            Some(crate::oss::authorization(&expected, "AKID", "secret", date).as_str())
+        );
+        assert!(header(&signed, "authorization")
+            .unwrap()
+            .starts_with("OSS AKID:"));
+    }
+
+    #[test]
+    fn the_aws_dialect_signs_with_sigv4() {
+        let client = client(Dialect::Aws);
+        let request = copy_request();
+        let (url, host) = client.locate(&request).unwrap();
+        let signed = client.sign(&request, &url, &host, None).unwrap();
+        let auth = header(&signed, "authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKID/"),
+            "{auth}"
+        );
+        assert!(
+            auth.contains("x-amz-copy-source;x-amz-copy-source-range"),
+            "{auth}"
+        );
+        assert!(header(&signed, "x-amz-content-sha256").is_some());
+    }
+
+    #[test]
+    fn a_header_not_signed_is_sent_but_left_out_of_the_signature() {
+        let client = client(Dialect::Aws);
+        let request = copy_request();
+        let (url, host) = client.locate(&request).unwrap();
+        let fault = Signing::HeaderNotSigned("x-amz-copy-source-range".into());
+        let signed = client.sign(&request, &url, &host, Some(&fault)).unwrap();
+        assert_eq!(
+            header(&signed, "x-amz-copy-source-range"),
+            Some("bytes=0-9")
+        );
+        let auth = header(&signed, "authorization").unwrap();
+        assert!(!auth.contains("x-amz-copy-source-range"), "{auth}");
+        let unsigned = client
+            .sign(&request, &url, &host, Some(&Signing::Unsigned))
+            .unwrap();
+        assert!(header(&unsigned, "authorization").is_none());
+    }
+
+    #[test]
+    fn virtual_hosted_addressing_moves_the_bucket_into_the_host() {
+        let mut client = client(Dialect::Aws);
+        client.endpoint.addressing = Addressing::Virtual;
+        let (url, host) = client.locate(&copy_request()).unwrap();
+        assert_eq!(host, "b.127.0.0.1:9");
+        assert!(url.starts_with("http://b.127.0.0.1:9/dest%20key?"), "{url}");
     }
 }

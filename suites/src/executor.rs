@@ -65,7 +65,12 @@ pub async fn run_case(ctx: &RunContext, case: &Case, index: usize) -> Outcome {
     }
 }
 
-async fn run_case_inner(ctx: &RunContext, case: &Case, index: usize, unreachable: &mut bool) -> CaseResult {
+async fn run_case_inner(
+    ctx: &RunContext,
+    case: &Case,
+    index: usize,
+    unreachable: &mut bool,
+) -> CaseResult {
     let expect = case.expect.get(&ctx.profile);
     let mut result = new_result(case, expect);
     let Some(expect) = expect else {
@@ -100,9 +105,10 @@ async fn run_case_inner(ctx: &RunContext, case: &Case, index: usize, unreachable
     match tokio::time::timeout(ctx.case_timeout, body).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            *unreachable = e
-                .chain()
-                .any(|c| c.downcast_ref::<TransportError>().is_some_and(|t| t.unreachable));
+            *unreachable = e.chain().any(|c| {
+                c.downcast_ref::<TransportError>()
+                    .is_some_and(|t| t.unreachable)
+            });
             result.verdict = Verdict::HarnessError;
             result.details.push(format!("{e:#}"));
         }
@@ -162,7 +168,9 @@ async fn run_body(
         .client
         .send_signed(&request, case.raw.signing.as_ref())
         .await
-        .map_err(|e| anyhow::Error::new(e).context(format!("{} got no response", case.operation)))?;
+        .map_err(|e| {
+            anyhow::Error::new(e).context(format!("{}: transport failure", case.operation))
+        })?;
     let parsed = generated::operations::parse_response(&case.operation, &response);
     if parsed.is_ok()
         && matches!(
@@ -220,7 +228,9 @@ async fn run_body(
             }
             for name in &expect.absent_headers {
                 if let Some(value) = response.header(name) {
-                    mismatches.push(format!("response header {name} should be absent, got {value:?}"));
+                    mismatches.push(format!(
+                        "response header {name} should be absent, got {value:?}"
+                    ));
                 }
             }
             if !mismatches.is_empty() {
@@ -232,12 +242,25 @@ async fn run_body(
     Ok(())
 }
 
+/// Server text that goes into reports is cut: a server must not be able to flood them.
+fn shorten(text: &str) -> String {
+    const LIMIT: usize = 1024;
+    if text.len() <= LIMIT {
+        return text.to_string();
+    }
+    let mut end = LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
 fn observe(response: &HttpResponse, parsed: &Result<Value, ResponseError>) -> Observed {
     match parsed {
         Err(ResponseError::Service(e)) => Observed {
             status: response.status,
             code: Some(e.code.clone()),
-            message: (!e.message.is_empty()).then(|| e.message.clone()),
+            message: (!e.message.is_empty()).then(|| shorten(&e.message)),
         },
         _ => Observed {
             status: response.status,

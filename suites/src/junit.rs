@@ -19,6 +19,10 @@ pub fn render(results: &Results, baseline: &Baseline) -> Result<String> {
         Property::new("profile", results.profile.as_str()),
         Property::new("capabilities", results.capabilities.join(",")),
     ]);
+    // Cases a Ctrl-C kept from starting are `skipped`; say why the run is short.
+    if results.run_info.interrupted {
+        suite.add_property(Property::new("interrupted", "true"));
+    }
     suite.add_test_cases(results.cases.iter().map(|c| test_case(c, baseline)));
     let mut report = Report::new("multipart-copy conformance");
     report.add_test_suite(suite);
@@ -142,6 +146,7 @@ mod tests {
                 duration_ms: 1,
                 endpoint: "http://127.0.0.1:1".into(),
                 harness_version: "0".into(),
+                interrupted: false,
             },
         )
     }

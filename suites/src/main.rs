@@ -18,7 +18,7 @@ mod verdict;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use client::{Addressing, Client, Endpoint};
+use client::{Addressing, Client, Dialect, Endpoint};
 use executor::RunContext;
 use libtest_mimic::{Completion, Failed, Trial};
 use results::{Baseline, Comparison, Results, RunInfo};
@@ -95,7 +95,10 @@ struct RunState {
 
 impl RunState {
     fn record(&self, result: CaseResult) {
-        self.collected.lock().unwrap_or_else(|p| p.into_inner()).push(result);
+        self.collected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(result);
     }
 }
 
@@ -191,6 +194,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = httpdate::fmt_http_date(std::time::SystemTime::now());
 
+    let dialect = match cli.profile.as_str() {
+        "oss" => Dialect::Oss,
+        _ => Dialect::Aws,
+    };
     let (endpoint, server) = match &cli.endpoint {
         None => {
             let server = runtime.block_on(embedded::EmbeddedServer::start())?;
@@ -201,6 +208,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 secret_key: server.secret_key.clone(),
                 session_token: None,
                 addressing: Addressing::Path,
+                dialect,
             };
             (endpoint, Some(server))
         }
@@ -223,6 +231,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 access_key,
                 secret_key,
                 session_token: cli.session_token.clone(),
+                dialect,
                 addressing: if cli.path_style {
                     Addressing::Path
                 } else {
@@ -348,7 +357,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(server) = server {
         runtime.block_on(server.stop());
     }
-    let case_results = std::mem::take(&mut *state.collected.lock().unwrap_or_else(|p| p.into_inner()));
+    let case_results =
+        std::mem::take(&mut *state.collected.lock().unwrap_or_else(|p| p.into_inner()));
     let interrupted = state.interrupted.load(Ordering::SeqCst);
     let results = Results::new(
         &target,

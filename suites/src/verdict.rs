@@ -26,7 +26,8 @@ pub fn grade(expect: &Expect, observed: &Observed) -> Verdict {
     if observed.status == 501 || observed.code.as_deref() == Some("NotImplemented") {
         return Verdict::NotImplemented;
     }
-    if observed.status >= 500 {
+    // A 200 whose body is `<Error><Code>InternalError…` is a server error sent late.
+    if observed.status >= 500 || observed.code.as_deref() == Some("InternalError") {
         return Verdict::ServerError;
     }
     match (expected_ok, observed_ok) {
@@ -110,6 +111,10 @@ mod tests {
         let e200 = expect(200, None);
         assert_eq!(
             grade(&e200, &seen(200, Some("InternalError"))),
+            Verdict::ServerError
+        );
+        assert_eq!(
+            grade(&e200, &seen(200, Some("SlowDown"))),
             Verdict::Rejected
         );
     }

@@ -1,0 +1,700 @@
+//! Fault injection (issue 7): vendors run the harness in their CI, so a misbehaving server
+//! must end in a verdict — never a hang, never a panic.
+//!
+//! Each test starts a real s3s-fs server and, in front of it, a small TCP proxy that
+//! forwards every request unchanged except the step under test (UploadPartCopy), where it
+//! injects one fault. The runner binary is run against the proxy; its exit code, output,
+//! results.json and cleanup are checked. Reports go to a temporary folder.
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::time::{sleep, timeout};
+
+const ACCESS_KEY: &str = "AKFAULTINJECTION0001";
+const SECRET_KEY: &str = "fault-injection-secret-key-not-a-secret";
+/// Copies a whole 10-byte source: one UploadPartCopy, expected 200.
+const CASE: &str = "upload_part_copy/range/no-range";
+/// The runner's --request-timeout in seconds: every hang below outlasts it.
+const REQUEST_TIMEOUT: &str = "2";
+/// A run longer than this is a hang: the test kills the runner and fails.
+const RUN_LIMIT: Duration = Duration::from_secs(50);
+/// No proxy connection lives longer than this, whatever the runner does.
+const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------
+// The real server
+
+/// s3s-fs on 127.0.0.1 with known keys; it stops with the test's runtime.
+struct S3sFs {
+    addr: SocketAddr,
+    root: tempfile::TempDir,
+}
+
+async fn start_s3s_fs() -> S3sFs {
+    let root = tempfile::tempdir().unwrap();
+    let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
+    let service = {
+        let mut b = S3ServiceBuilder::new(fs);
+        b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        b.build()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let http = ConnBuilder::new(TokioExecutor::new());
+        while let Ok((socket, _)) = listener.accept().await {
+            let conn = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = timeout(CONNECTION_LIMIT, conn).await;
+            });
+        }
+    });
+    S3sFs { addr, root }
+}
+
+/// Buckets are directories under the s3s-fs root: the `mpc-*` ones still there.
+fn leftover_buckets(root: &Path) -> Vec<String> {
+    let mut left: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("mpc-"))
+        .collect();
+    left.sort();
+    left
+}
+
+// ---------------------------------------------------------------------------------------
+// The misbehaving proxy
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// Reads the request, then closes without a byte of answer.
+    Close,
+    /// Reads the request, then sends nothing until the runner gives up.
+    HangBeforeHeaders,
+    /// Sends a 200 head and the start of the body, then nothing.
+    HangMidBody,
+    /// Reads the request, then resets the connection (SO_LINGER 0).
+    Reset,
+    /// 200 with a body that is not XML.
+    MalformedXml,
+    /// 200 whose body is an S3 `<Error>` document.
+    ErrorIn200,
+    /// Says Content-Length 1000, sends 10 bytes, closes.
+    WrongContentLength,
+    /// 400 with a 10 MiB error document.
+    HugeErrorBody,
+    /// A whole valid answer, one byte every 200 ms.
+    SlowDrip,
+}
+
+/// Which UploadPartCopy requests get a fault.
+#[derive(Clone, Copy)]
+enum Plan {
+    Every(Fault),
+    /// The target dies at the nth UploadPartCopy: that request is dropped unanswered and
+    /// the port stops listening, so every later connection is refused.
+    DieAt(usize),
+}
+
+struct ProxyState {
+    upstream: SocketAddr,
+    plan: Plan,
+    /// UploadPartCopy requests seen.
+    copies: AtomicUsize,
+    dead: AtomicBool,
+    died: Notify,
+}
+
+async fn start_proxy(upstream: SocketAddr, plan: Plan) -> (SocketAddr, Arc<ProxyState>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(ProxyState {
+        upstream,
+        plan,
+        copies: AtomicUsize::new(0),
+        dead: AtomicBool::new(false),
+        died: Notify::new(),
+    });
+    let shared = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                // Leaving the loop drops the listener: connections are refused from now on.
+                () = shared.died.notified() => break,
+            };
+            let Ok((socket, _)) = accepted else { break };
+            let state = shared.clone();
+            tokio::spawn(async move {
+                let _ = timeout(CONNECTION_LIMIT, serve(socket, state)).await;
+            });
+        }
+    });
+    (addr, state)
+}
+
+/// One connection, one request (every forwarded answer says `connection: close`).
+async fn serve(mut client: TcpStream, state: Arc<ProxyState>) -> std::io::Result<()> {
+    let Some((head, body)) = read_request(&mut client).await? else {
+        return Ok(());
+    };
+    let fault = if state.dead.load(Ordering::SeqCst) {
+        Some(Fault::Close)
+    } else if is_upload_part_copy(&head) {
+        let n = state.copies.fetch_add(1, Ordering::SeqCst) + 1;
+        match state.plan {
+            Plan::Every(fault) => Some(fault),
+            Plan::DieAt(at) if n >= at => {
+                state.dead.store(true, Ordering::SeqCst);
+                state.died.notify_one();
+                Some(Fault::Close)
+            }
+            Plan::DieAt(_) => None,
+        }
+    } else {
+        None
+    };
+    match fault {
+        None => forward(client, state.upstream, &head, &body).await,
+        Some(fault) => inject(client, fault).await,
+    }
+}
+
+/// The request head (up to and with the blank line) and its Content-Length body.
+async fn read_request(s: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 64 << 10 {
+            return Err(bad("request head larger than 64 KiB"));
+        }
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let lower = head.to_ascii_lowercase();
+    if lower.contains("\r\ntransfer-encoding:") {
+        return Err(bad("chunked requests are not supported by this proxy"));
+    }
+    let length: usize = lower
+        .split("\r\n")
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().map_err(|_| bad("bad content-length")))
+        .transpose()?
+        .unwrap_or(0);
+    if length > 64 << 20 {
+        return Err(bad("request body larger than 64 MiB"));
+    }
+    let mut body = buf.split_off(head_end);
+    while body.len() < length {
+        let n = s.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(bad("request body cut short"));
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
+    Ok(Some((head, body)))
+}
+
+/// UploadPartCopy, not UploadPart: a part number in the query and a copy source header.
+fn is_upload_part_copy(head: &str) -> bool {
+    let request_line = head.lines().next().unwrap_or_default();
+    request_line.contains("partNumber=")
+        && head.to_ascii_lowercase().contains("\r\nx-amz-copy-source:")
+}
+
+/// Sends the request as it came (plus `connection: close`, so that s3s-fs ends the
+/// answer by closing) and copies the answer back until EOF.
+async fn forward(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    head: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut rewritten = String::new();
+    for line in head.trim_end_matches("\r\n").split("\r\n") {
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            rewritten.push_str(line);
+            rewritten.push_str("\r\n");
+        }
+    }
+    rewritten.push_str("connection: close\r\n\r\n");
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(rewritten.as_bytes()).await?;
+    server.write_all(body).await?;
+    tokio::io::copy(&mut server, &mut client).await?;
+    client.shutdown().await
+}
+
+fn response(status: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+const COPY_RESULT: &[u8] = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyPartResult><ETag>\"0123456789abcdef0123456789abcdef\"</ETag><LastModified>2024-01-01T00:00:00.000Z</LastModified></CopyPartResult>";
+
+async fn inject(mut client: TcpStream, fault: Fault) -> std::io::Result<()> {
+    match fault {
+        // Dropping the stream sends FIN: the runner sees the connection end, no answer.
+        Fault::Close => Ok(()),
+        Fault::Reset => {
+            // SO_LINGER 0 turns the close into an RST. Deprecated because a non-zero linger
+            // blocks on drop; zero does not.
+            #[allow(deprecated)]
+            client.set_linger(Some(Duration::ZERO))?;
+            Ok(())
+        }
+        Fault::HangBeforeHeaders => {
+            wait_until_closed(&mut client).await;
+            Ok(())
+        }
+        Fault::HangMidBody => {
+            let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: 200\r\nconnection: close\r\n\r\n<CopyPartResult>";
+            client.write_all(head).await?;
+            wait_until_closed(&mut client).await;
+            Ok(())
+        }
+        Fault::MalformedXml => {
+            let body = b"<CopyPartResult><ETag>\"0123\"</ETag><LastModified>2024-01-01";
+            client.write_all(&response("200 OK", body)).await?;
+            client.shutdown().await
+        }
+        Fault::ErrorIn200 => {
+            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>x</Message></Error>";
+            client.write_all(&response("200 OK", body)).await?;
+            client.shutdown().await
+        }
+        Fault::WrongContentLength => {
+            let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\ncontent-length: 1000\r\nconnection: close\r\n\r\n";
+            client.write_all(head).await?;
+            client.write_all(b"<CopyPart>").await?;
+            client.shutdown().await
+        }
+        Fault::HugeErrorBody => {
+            let mut body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidRequest</Code><Message>".to_vec();
+            body.resize(body.len() + (10 << 20), b'x');
+            body.extend_from_slice(b"</Message></Error>");
+            client
+                .write_all(&response("400 Bad Request", &body))
+                .await?;
+            client.shutdown().await
+        }
+        Fault::SlowDrip => {
+            // Most of a minute for the whole answer; a write fails soon after the runner closes.
+            for byte in response("200 OK", COPY_RESULT).iter().take(300) {
+                client.write_all(&[*byte]).await?;
+                sleep(Duration::from_millis(200)).await;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Reads (and drops) until the runner closes its side, at most CONNECTION_LIMIT.
+async fn wait_until_closed(s: &mut TcpStream) {
+    let mut buf = [0u8; 1024];
+    let _ = timeout(CONNECTION_LIMIT, async {
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Running the runner
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+    reports: tempfile::TempDir,
+}
+
+impl Run {
+    fn context(&self) -> String {
+        let cut = |s: &str| s.chars().take(4000).collect::<String>();
+        format!(
+            "exit {:?} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.took,
+            cut(&self.stdout),
+            cut(&self.stderr)
+        )
+    }
+
+    fn results(&self) -> Value {
+        let path = self.reports.path().join("faults/results.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), self.context()));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn report_size(&self, name: &str) -> u64 {
+        std::fs::metadata(self.reports.path().join("faults").join(name))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+}
+
+/// Collects a pipe in the background, so that a hung runner's output can still be shown.
+fn collect<R: AsyncRead + Unpin + Send + 'static>(
+    pipe: Option<R>,
+) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes).await;
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+async fn run_conformance(proxy: SocketAddr, args: &[&str]) -> Run {
+    let reports = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .arg("--endpoint")
+        .arg(format!("http://{proxy}"))
+        .args(["--target", "faults", "--request-timeout", REQUEST_TIMEOUT])
+        .args(["--case-timeout", "20", "--reports-dir"])
+        .arg(reports.path())
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the runner starts");
+    let started = Instant::now();
+    let stdout = collect(child.stdout.take());
+    let stderr = collect(child.stderr.take());
+    let status = timeout(RUN_LIMIT, child.wait()).await;
+    let took = started.elapsed();
+    let hung = status.is_err();
+    if hung {
+        let _ = child.kill().await;
+    }
+    let mut run = Run {
+        code: status.ok().and_then(|s| s.ok()).and_then(|s| s.code()),
+        stdout: stdout.await.unwrap_or_default(),
+        stderr: stderr.await.unwrap_or_default(),
+        took,
+        reports,
+    };
+    if hung {
+        run.code = None;
+        panic!(
+            "the runner did not exit within {RUN_LIMIT:?} and was killed\n{}",
+            run.context()
+        );
+    }
+    run
+}
+
+/// What every run against a faulty server must be: it ends, exit 1, no panic.
+fn assert_ended_cleanly(run: &Run) {
+    assert!(
+        !run.stdout.contains("panicked") && !run.stderr.contains("panicked"),
+        "the runner panicked\n{}",
+        run.context()
+    );
+    assert_eq!(run.code, Some(1), "exit code\n{}", run.context());
+}
+
+fn case<'a>(results: &'a Value, id: &str) -> &'a Value {
+    results["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id} in results.json"))
+}
+
+fn details(case: &Value) -> String {
+    case["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Runs the one case with `fault` injected into its UploadPartCopy and checks what every
+/// fault must leave behind: exit 1, no panic, the case in results.json, cleanup done.
+async fn run_fault(fault: Fault) -> (Run, Value) {
+    let fs = start_s3s_fs().await;
+    let (proxy, state) = start_proxy(fs.addr, Plan::Every(fault)).await;
+    let run = run_conformance(proxy, &["--exact", &format!("faults::{CASE}")]).await;
+    let results = run.results();
+    let case = case(&results, CASE).clone();
+    eprintln!(
+        "fault {fault:?}: exit {:?} in {:.1?}; verdict {}; observed {}; details {:?}; cleanup {}",
+        run.code,
+        run.took,
+        case["verdict"],
+        case["observed"]
+            .to_string()
+            .chars()
+            .take(160)
+            .collect::<String>(),
+        details(&case).chars().take(300).collect::<String>(),
+        case["cleanup"]
+    );
+    assert_ended_cleanly(&run);
+    assert_eq!(
+        state.copies.load(Ordering::SeqCst),
+        1,
+        "the proxy saw one UploadPartCopy\n{}",
+        run.context()
+    );
+    // Cleanup still ran, through the proxy, and removed everything the case created.
+    assert!(
+        case["cleanup"].as_array().is_none_or(Vec::is_empty),
+        "cleanup failed: {case:#}"
+    );
+    assert_eq!(
+        leftover_buckets(fs.root.path()),
+        Vec::<String>::new(),
+        "buckets left on s3s-fs\n{}",
+        run.context()
+    );
+    (run, case)
+}
+
+fn assert_verdict(case: &Value, verdict: &str, words: &[&str]) {
+    assert_eq!(case["verdict"], verdict, "{case:#}");
+    let details = details(case);
+    for word in words {
+        assert!(
+            details.contains(word),
+            "details should say {word:?}: {details}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Transport faults: no usable answer, so the harness cannot judge the server -> harness-error,
+// with a message that says what happened on the wire.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_closed_without_an_answer_is_a_harness_error() {
+    let (_, case) = run_fault(Fault::Close).await;
+    assert_verdict(
+        &case,
+        "harness-error",
+        &["UploadPartCopy: transport failure", "closed"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_connection_is_a_harness_error() {
+    let (_, case) = run_fault(Fault::Reset).await;
+    assert_verdict(
+        &case,
+        "harness-error",
+        &["UploadPartCopy: transport failure", "reset"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_never_answers_times_out() {
+    let (run, case) = run_fault(Fault::HangBeforeHeaders).await;
+    assert_verdict(
+        &case,
+        "harness-error",
+        &["UploadPartCopy: transport failure", "timed out"],
+    );
+    // Bounded by --request-timeout, not by the case timeout (20 s).
+    assert!(run.took < Duration::from_secs(15), "{}", run.context());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_stops_midway_times_out() {
+    let (run, case) = run_fault(Fault::HangMidBody).await;
+    assert_verdict(
+        &case,
+        "harness-error",
+        &["UploadPartCopy: transport failure", "timed out"],
+    );
+    assert!(run.took < Duration::from_secs(15), "{}", run.context());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_drip_past_the_request_timeout_times_out() {
+    let (run, case) = run_fault(Fault::SlowDrip).await;
+    assert_verdict(
+        &case,
+        "harness-error",
+        &["UploadPartCopy: transport failure", "timed out"],
+    );
+    assert!(run.took < Duration::from_secs(15), "{}", run.context());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_shorter_than_its_content_length_is_a_harness_error() {
+    let (_, case) = run_fault(Fault::WrongContentLength).await;
+    assert_verdict(
+        &case,
+        "harness-error",
+        &["UploadPartCopy: transport failure", "body"],
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Answers that arrive whole: the server said something, so the verdict is about the server.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_200_with_an_internal_error_document_is_a_server_error() {
+    let (_, case) = run_fault(Fault::ErrorIn200).await;
+    assert_verdict(&case, "server-error", &[]);
+    assert_eq!(case["observed"]["status"], 200, "{case:#}");
+    assert_eq!(case["observed"]["code"], "InternalError", "{case:#}");
+    assert_eq!(case["observed"]["message"], "x", "{case:#}");
+}
+
+/// A 2xx that cannot be read as UploadPartCopy output: the server claimed success but gave
+/// the client nothing usable. data-mismatch blames the server, which is right; harness-error
+/// would blame the harness.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_200_with_malformed_xml_is_a_data_mismatch() {
+    let (_, case) = run_fault(Fault::MalformedXml).await;
+    assert_verdict(
+        &case,
+        "data-mismatch",
+        &["not a valid UploadPartCopy output"],
+    );
+    assert_eq!(case["observed"]["status"], 200, "{case:#}");
+}
+
+/// A 400 where 200 is expected is `rejected` by the verdict table (wrong-status and
+/// wrong-code are for cases that expect an error). The 10 MiB body is read (the cap is
+/// 256 MiB) and must not blow up what the runner writes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_10_mib_error_body_is_read_and_graded() {
+    let (run, case) = run_fault(Fault::HugeErrorBody).await;
+    assert_verdict(&case, "rejected", &[]);
+    assert_eq!(case["observed"]["status"], 400, "{case:#}");
+    assert_eq!(case["observed"]["code"], "InvalidRequest", "{case:#}");
+    let sizes = format!(
+        "stdout {} B, stderr {} B, results.json {} B, summary.md {} B, junit.xml {} B",
+        run.stdout.len(),
+        run.stderr.len(),
+        run.report_size("results.json"),
+        run.report_size("summary.md"),
+        run.report_size("junit.xml")
+    );
+    eprintln!("fault HugeErrorBody: {sizes}");
+    // summary.md is appended to $GITHUB_STEP_SUMMARY, which GitHub caps at 1 MiB; the
+    // console is a CI log. A server's 10 MiB message must not be copied into either whole.
+    assert!(
+        run.report_size("summary.md") < 1 << 20 && run.stdout.len() < 1 << 20,
+        "the 10 MiB error message is copied whole into the runner's output: {sizes}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A target that dies in the middle of a run.
+
+/// The run goes well at first (probe, the first cases), then the target stops answering
+/// at the third UploadPartCopy and refuses every connection after it. The run must still
+/// end, every case from there on a harness-error, exit 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_dies_mid_run_ends_every_later_case_as_a_harness_error() {
+    const DIE_AT: usize = 3;
+    let fs = start_s3s_fs().await;
+    let (proxy, state) = start_proxy(fs.addr, Plan::DieAt(DIE_AT)).await;
+    // One thread: the cases run one after the other, in the order stdout shows.
+    let run = run_conformance(proxy, &["--test-threads", "1", "upload_part_copy/range/"]).await;
+    assert_ended_cleanly(&run);
+    let results = run.results();
+    let order: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("test "))
+        .filter_map(|l| l.split("faults::").nth(1))
+        .filter_map(|rest| rest.split(" ...").next())
+        .map(str::trim_end)
+        .collect();
+    assert!(
+        order.len() > DIE_AT + 2,
+        "too few cases ran\n{}",
+        run.context()
+    );
+    assert_eq!(
+        order.len(),
+        results["cases"].as_array().unwrap().len(),
+        "{}",
+        run.context()
+    );
+    for (i, id) in order.iter().enumerate() {
+        let case = case(&results, id);
+        let verdict = case["verdict"].as_str().unwrap();
+        let details = details(case);
+        eprintln!("dies mid-run: #{} {id}: {verdict}: {details}", i + 1);
+        if i + 1 < DIE_AT {
+            // Before the death: judged on what s3s-fs did.
+            assert_ne!(verdict, "harness-error", "{case:#}");
+        } else if i + 1 == DIE_AT {
+            assert_eq!(verdict, "harness-error", "{case:#}");
+            assert!(
+                details.contains("UploadPartCopy: transport failure"),
+                "{case:#}"
+            );
+        } else {
+            // After it: the first request (CreateBucket) is refused, or the runner has
+            // seen enough refusals in a row to call the target unavailable.
+            assert_eq!(verdict, "harness-error", "{case:#}");
+            assert!(
+                details.contains("connection failed") || details.contains("target unavailable"),
+                "{case:#}"
+            );
+        }
+    }
+    assert_eq!(state.copies.load(Ordering::SeqCst), DIE_AT);
+    // Every case before the death cleaned up; only the dying case's bucket can remain.
+    assert!(
+        leftover_buckets(fs.root.path()).len() <= 1,
+        "{:?}",
+        leftover_buckets(fs.root.path())
+    );
+    // Refused connections fail at once: no case waited for a timeout.
+    assert!(run.took < Duration::from_secs(30), "{}", run.context());
+}
