@@ -6,13 +6,11 @@
 //! injects one fault. The runner binary is run against the proxy; its exit code, output,
 //! results.json and cleanup are checked. Reports go to a temporary folder.
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use s3s::auth::SimpleAuth;
-use s3s::service::S3ServiceBuilder;
+mod common;
+
+use common::{leftover_buckets, start_s3s_fs, ACCESS_KEY, SECRET_KEY};
 use serde_json::Value;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -22,8 +20,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::{sleep, timeout};
 
-const ACCESS_KEY: &str = "AKFAULTINJECTION0001";
-const SECRET_KEY: &str = "fault-injection-secret-key-not-a-secret";
 /// Copies a whole 10-byte source: one UploadPartCopy, expected 200.
 const CASE: &str = "upload_part_copy/range/no-range";
 /// The runner's --request-timeout in seconds: every hang below outlasts it.
@@ -35,49 +31,6 @@ const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------------------------------
 // The real server
-
-/// s3s-fs on 127.0.0.1 with known keys; it stops with the test's runtime.
-struct S3sFs {
-    addr: SocketAddr,
-    root: tempfile::TempDir,
-}
-
-async fn start_s3s_fs() -> S3sFs {
-    let root = tempfile::tempdir().unwrap();
-    let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
-    let service = {
-        let mut b = S3ServiceBuilder::new(fs);
-        b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-        b.build()
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let http = ConnBuilder::new(TokioExecutor::new());
-        while let Ok((socket, _)) = listener.accept().await {
-            let conn = http
-                .serve_connection(TokioIo::new(socket), service.clone())
-                .into_owned();
-            tokio::spawn(async move {
-                let _ = timeout(CONNECTION_LIMIT, conn).await;
-            });
-        }
-    });
-    S3sFs { addr, root }
-}
-
-/// Buckets are directories under the s3s-fs root: the `mpc-*` ones still there.
-fn leftover_buckets(root: &Path) -> Vec<String> {
-    let mut left: Vec<String> = std::fs::read_dir(root)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("mpc-"))
-        .collect();
-    left.sort();
-    left
-}
 
 // ---------------------------------------------------------------------------------------
 // The misbehaving proxy
