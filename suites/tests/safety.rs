@@ -100,7 +100,7 @@ async fn ctrl_c_stops_new_cases_cleans_up_and_writes_a_partial_report() {
     let reports = tempfile::tempdir().unwrap();
     let endpoint = format!("http://{}", fs.addr);
     let mut command = runner(&endpoint, reports.path(), &["--test-threads", "2"]);
-    let mut child = command
+    let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -1,6 +1,9 @@
 //! The one front door: `cargo xtask <command>`.
 
+mod bench;
 mod codegen;
+mod endpoint;
+mod matrix;
 mod models_import;
 mod scenarios;
 mod smithy;
@@ -45,6 +48,15 @@ enum Commands {
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Install, start, stop and inspect real S3 servers on 127.0.0.1.
+    Endpoint {
+        #[command(subcommand)]
+        command: endpoint::Command,
+    },
+    /// Run (or read) several targets and write reports/matrix.md and reports/matrix.html.
+    Matrix(matrix::Args),
+    /// Measure codegen, the suite's speed and the harness's own cost; write docs/benchmarks.md.
+    Bench(bench::Args),
     /// The project's tests: codegen check, formatting, lints, unit and end-to-end tests.
     Test,
 }
@@ -232,6 +244,9 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Commands::Endpoint { command } => endpoint::run(&root(), command),
+        Commands::Matrix(args) => matrix::run(&root(), args),
+        Commands::Bench(args) => bench::run(&root(), args),
         Commands::Test => run_tests(),
     };
     match result {

@@ -256,7 +256,10 @@ impl XmlNode {
                         None => return Ok(node),
                     }
                 }
-                Event::Eof => return Err("no XML document".into()),
+                Event::Eof if stack.is_empty() => return Err("no XML document".into()),
+                Event::Eof => {
+                    return Err("the XML document ends before its last element closes".into())
+                }
                 _ => {}
             }
             buf.clear();

