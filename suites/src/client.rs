@@ -105,6 +105,10 @@ impl Client {
         })
     }
 
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
     /// The URL and Host header a request goes to.
     fn locate(&self, request: &HttpRequest) -> Result<(String, String), TransportError> {
         let base = reqwest::Url::parse(&self.endpoint.url)

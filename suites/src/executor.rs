@@ -47,6 +47,7 @@ fn new_result(case: &Case, expect: Option<&Expect>) -> CaseResult {
         details: vec![],
         notes: vec![],
         cleanup: vec![],
+        reproduction: None,
     }
 }
 
@@ -164,6 +165,13 @@ async fn run_body(
     for name in &case.raw.remove_headers {
         request.remove_header(name);
     }
+    let reproduction = crate::reproduce::reproduction(
+        &case.operation,
+        &input,
+        &request,
+        !case.raw.is_empty(),
+        &ctx.client.endpoint().url,
+    );
     let response = ctx
         .client
         .send_signed(&request, case.raw.signing.as_ref())
@@ -185,6 +193,7 @@ async fn run_body(
     let observed = observe(&response, &parsed);
     result.observed = Some(observed.clone());
     result.verdict = grade(expect, &observed);
+    result.reproduction = Some(reproduction);
 
     if let Some(want) = &expect.message {
         let want = fixture.resolve_text(want)?;

@@ -131,6 +131,7 @@ mod tests {
             details: vec![format!("detail of {id}")],
             notes: vec![],
             cleanup: vec![],
+            reproduction: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod fixtures;
 mod junit;
 mod oss;
 mod probe;
+mod reproduce;
 mod results;
 mod verdict;
 

@@ -166,6 +166,8 @@ struct DeviationView {
     observed: String,
     details: Vec<String>,
     known: Option<String>,
+    cli: String,
+    http: String,
 }
 
 /// `N cases: x pass, y deviations (z critical)`.
@@ -237,6 +239,16 @@ pub fn render_summary(results: &Results, baseline: &Baseline) -> Result<String> 
                 .get(&c.id)
                 .filter(|d| d.verdict == c.verdict)
                 .map(|d| d.reason.clone()),
+            cli: c
+                .reproduction
+                .as_ref()
+                .map(|r| r.cli.clone())
+                .unwrap_or_default(),
+            http: c
+                .reproduction
+                .as_ref()
+                .map(|r| r.http.clone())
+                .unwrap_or_default(),
         })
         .collect();
     let cleanup: Vec<String> = results

@@ -55,6 +55,11 @@ const FILTERS: &[(&str, &str)] = &[
     ),
     (r"uploadId=[^&\s\x22]+", "uploadId=[upload-id]"),
     (r"127\.0\.0\.1:[0-9]+", "127.0.0.1:[port]"),
+    // Conditions are written relative to the source's Last-Modified.
+    (
+        r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT",
+        "[http-date]",
+    ),
 ];
 
 fn snapshot_settings() -> insta::Settings {

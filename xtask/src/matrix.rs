@@ -541,6 +541,7 @@ mod tests {
             details: vec![],
             notes: vec![],
             cleanup: vec![],
+            reproduction: None,
         }
     }
 

@@ -24,6 +24,17 @@ pub struct CaseResult {
     /// What cleanup could not remove, reported on its own and never blamed on the case.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cleanup: Vec<String>,
+    /// For a deviation: how to send the step under test again, secrets redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduction: Option<Reproduction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reproduction {
+    /// An `aws s3api …` command line.
+    pub cli: String,
+    /// The request as the harness built it, before signing.
+    pub http: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,166 @@
+//! How a reader sends a deviating request again: an `aws s3api` command line and the
+//! request as the harness built it. Secrets never appear in either.
+
+use generated::runtime::HttpRequest;
+use schema::results::Reproduction;
+use serde_json::Value;
+
+/// Headers whose values are secrets (signatures, tokens, customer keys).
+fn is_secret_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name == "authorization"
+        || name.ends_with("security-token")
+        || name.ends_with("server-side-encryption-customer-key")
+}
+
+/// Members whose values are secrets.
+fn is_secret_member(member: &str) -> bool {
+    member.ends_with("SSECustomerKey")
+}
+
+/// `UploadPartCopy` → `upload-part-copy`, `SSECustomerKeyMD5` → `sse-customer-key-md5`.
+fn kebab(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                None => false,
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
+                _ => false,
+            };
+            if boundary {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Single-quotes a shell word.
+fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+pub fn reproduction(
+    operation: &str,
+    input: &Value,
+    request: &HttpRequest,
+    raw_changes: bool,
+    endpoint: &str,
+) -> Reproduction {
+    let mut cli = format!(
+        "aws s3api {} --endpoint-url {}",
+        kebab(operation),
+        quote(endpoint)
+    );
+    for (member, value) in input.as_object().into_iter().flatten() {
+        let text = match value {
+            _ if is_secret_member(member) => "[redacted]".to_string(),
+            Value::String(s) if member == "Body" => format!("<file of {} bytes>", s.len()),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        cli.push_str(&format!(" --{} {}", kebab(member), quote(&text)));
+    }
+    if raw_changes {
+        cli.push_str(
+            "  # the case also changes the request in ways the CLI cannot: see the HTTP request",
+        );
+    }
+    let mut http = format!("{} {} HTTP/1.1\n", request.method, request.path_and_query());
+    for (name, value) in &request.headers {
+        let value = if is_secret_header(name) {
+            "[redacted]"
+        } else {
+            value.as_str()
+        };
+        http.push_str(&format!("{name}: {value}\n"));
+    }
+    http.push_str("(signed by the harness: Authorization and x-amz-date are added, not shown)\n");
+    if !request.body.is_empty() {
+        match std::str::from_utf8(&request.body) {
+            Ok(text) if text.starts_with('<') && text.len() <= 4096 => {
+                http.push('\n');
+                http.push_str(text);
+                http.push('\n');
+            }
+            _ => http.push_str(&format!("\n<{} bytes of body>\n", request.body.len())),
+        }
+    }
+    Reproduction { cli, http }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_cli_line_names_the_operation_and_members_and_hides_keys() {
+        let input = json!({
+            "Bucket": "b", "Key": "a key", "UploadId": "u1", "PartNumber": 1,
+            "CopySource": "b/src", "SSECustomerKey": "c2VjcmV0", "SSECustomerKeyMD5": "md5"
+        });
+        let request = generated::operations::build_request("UploadPartCopy", &input).unwrap();
+        let r = reproduction(
+            "UploadPartCopy",
+            &input,
+            &request,
+            false,
+            "http://127.0.0.1:9000",
+        );
+        assert!(
+            r.cli
+                .starts_with("aws s3api upload-part-copy --endpoint-url http://127.0.0.1:9000"),
+            "{}",
+            r.cli
+        );
+        assert!(r.cli.contains("--copy-source b/src"), "{}", r.cli);
+        assert!(r.cli.contains("--key 'a key'"), "{}", r.cli);
+        assert!(r.cli.contains("--part-number 1"), "{}", r.cli);
+        assert!(
+            r.cli.contains("--sse-customer-key [redacted]")
+                || r.cli.contains("--sse-customer-key '[redacted]'"),
+            "{}",
+            r.cli
+        );
+        assert!(
+            !r.cli.contains("c2VjcmV0") && !r.http.contains("c2VjcmV0"),
+            "{r:?}"
+        );
+        assert!(
+            r.http.starts_with("PUT /b/a%20key?x-id=UploadPartCopy&"),
+            "{}",
+            r.http
+        );
+        assert!(r.http.contains("x-amz-copy-source: b/src"), "{}", r.http);
+    }
+
+    #[test]
+    fn member_names_become_cli_options() {
+        assert_eq!(
+            kebab("CopySourceIfModifiedSince"),
+            "copy-source-if-modified-since"
+        );
+        assert_eq!(kebab("SSECustomerKeyMD5"), "sse-customer-key-md5");
+        assert_eq!(
+            kebab("CompleteMultipartUpload"),
+            "complete-multipart-upload"
+        );
+    }
+}
