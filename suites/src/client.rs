@@ -250,6 +250,11 @@ impl Client {
                 anyhow::bail!("header-not-signed names {name}, which the request does not carry");
             }
         }
+        // As the SDKs do: an empty PUT or POST still says Content-Length: 0 (Ceph RGW
+        // answers 411 without it).
+        if request.body.is_empty() && matches!(request.method, "PUT" | "POST") {
+            builder = builder.header("content-length", "0");
+        }
         let mut http_request = builder.body(request.body.clone())?;
         if signing == Some(&Signing::Unsigned) {
             return Ok(reqwest::Request::try_from(http_request)?);

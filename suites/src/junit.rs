@@ -185,6 +185,7 @@ mod tests {
                 deviation("c/known", Verdict::SilentAccept),
                 deviation("e/other-verdict", Verdict::WrongCode),
             ],
+            skips: vec![],
         };
         let xml = render(&results, &baseline).unwrap();
         let report = Report::deserialize_from_str(&xml).unwrap();

@@ -66,6 +66,9 @@ struct Cli {
     /// or --skip write reports only when this is given.
     #[arg(long)]
     reports_dir: Option<PathBuf>,
+    /// The baseline to compare with (default: baseline.toml beside the reports).
+    #[arg(long)]
+    baseline: Option<PathBuf>,
     /// Seconds one request may take.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout: u64,
@@ -163,7 +166,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let target = target_name(&cli)?;
     let reports_root = cli.reports_dir.clone().unwrap_or_else(workspace_reports);
     let report_dir = reports_root.join(&target);
-    let baseline_path = report_dir.join("baseline.toml");
+    let baseline_path = cli
+        .baseline
+        .clone()
+        .unwrap_or_else(|| report_dir.join("baseline.toml"));
 
     if cli.update_baseline {
         let results = results::load_results(&report_dir.join("results.json"))?;
@@ -298,7 +304,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         });
     }
-    let baseline_label = format!("reports/{target}/baseline.toml");
+    let baseline_label = match &cli.baseline {
+        Some(path) => path.display().to_string(),
+        None => format!("reports/{target}/baseline.toml"),
+    };
     let trials: Vec<Trial> = cases
         .iter()
         .enumerate()
@@ -312,6 +321,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let baseline_label = baseline_label.clone();
             let kind = case.features.first().cloned().unwrap_or_default();
             Trial::ignorable_test(format!("{target}::{}", case.id), move || {
+                if let Some(reason) = baseline.skip_reason(&case.id) {
+                    let reason = format!("not run on this target: {reason}");
+                    state.record(executor::not_run(&case, &profile, schema::Verdict::Skipped, &reason));
+                    return Ok(Completion::ignored_with(reason));
+                }
                 if state.interrupted.load(Ordering::SeqCst) {
                     let reason = "the run was interrupted before this case started";
                     state.record(executor::not_run(&case, &profile, schema::Verdict::Skipped, reason));

@@ -20,6 +20,16 @@ pub fn load_results(path: &Path) -> Result<Results> {
 pub struct Baseline {
     #[serde(default, rename = "deviation")]
     pub deviations: Vec<Deviation>,
+    /// Cases not run on this target at all (they bring the server down), each with why.
+    #[serde(default, rename = "skip", skip_serializing_if = "Vec::is_empty")]
+    pub skips: Vec<Skip>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Skip {
+    pub case: String,
+    pub reason: String,
 }
 
 impl Baseline {
@@ -39,6 +49,13 @@ impl Baseline {
             }
         }
         Ok(baseline)
+    }
+
+    pub fn skip_reason(&self, case: &str) -> Option<&str> {
+        self.skips
+            .iter()
+            .find(|s| s.case == case)
+            .map(|s| s.reason.as_str())
     }
 
     pub fn get(&self, case: &str) -> Option<&Deviation> {
@@ -67,7 +84,10 @@ impl Baseline {
                 },
             })
             .collect();
-        Baseline { deviations }
+        Baseline {
+            deviations,
+            skips: self.skips.clone(),
+        }
     }
 
     pub fn render(&self, target: &str) -> Result<String> {

@@ -399,7 +399,7 @@ fn wait_ready(
     loop {
         if let Some(exit) = group.exited() {
             bail!(
-                "{} {exit} before it was ready\n{}",
+                "{}: {exit} before it was ready\n{}",
                 ctx.name,
                 process::tail(&ctx.log, 20)
             );

@@ -370,8 +370,15 @@ fn launch_localstack(ctx: &mut Ctx, group: &mut Group, python: &Path) -> Result<
     let lib = ctx.path("filesystem/var/lib/localstack")?;
     std::os::unix::fs::symlink(&cache, lib.join("cache"))
         .with_context(|| format!("cannot link {}", lib.display()))?;
+    // Its S3 object store sits in a fixed /tmp/localstack-s3-storage that no setting moves
+    // (and SIGKILL leaves behind): point it at the data folder before the runtime starts.
+    let main = "import runpy, sys\n\
+                import localstack.services.s3.provider as provider\n\
+                provider.DEFAULT_S3_TMP_DIR = sys.argv.pop(1)\n\
+                runpy.run_module('localstack.runtime.main', run_name='__main__', alter_sys=True)\n";
     let mut cmd = Command::new(python);
-    cmd.args(["-m", "localstack.runtime.main"])
+    cmd.args(["-c", main])
+        .arg(ctx.path("s3-storage")?)
         .env("SERVICES", "s3")
         // The default gateway binds 0.0.0.0; hypercorn honours the listen address.
         .env("GATEWAY_SERVER", "hypercorn")
@@ -398,19 +405,17 @@ fn launch_juicefs(ctx: &mut Ctx, group: &mut Group, juicefs: &Path) -> Result<()
         .args(["--trash-days", "0", &meta, "mpc"]);
     run_step(format, Duration::from_secs(60), &ctx.log, false)?;
     let mut cmd = Command::new(juicefs);
-    // --multi-buckets makes CreateBucket work; --keep-etag keeps MD5 ETags.
-    cmd.args([
-        "gateway",
-        "--multi-buckets",
-        "--keep-etag",
-        "--no-usage-report",
-    ])
-    .arg("--cache-dir")
-    .arg(ctx.path("cache")?)
-    .arg(&meta)
-    .arg(format!("127.0.0.1:{}", ctx.port))
-    .env("MINIO_ROOT_USER", &ctx.access_key)
-    .env("MINIO_ROOT_PASSWORD", &ctx.secret_key);
+    // --multi-buckets makes CreateBucket work; --keep-etag keeps MD5 ETags. No pprof agent
+    // on :6060, and metrics on a free port instead of the fixed 9567.
+    cmd.args(["--no-agent", "gateway", "--metrics"])
+        .arg(format!("127.0.0.1:{}", free_port()?))
+        .args(["--multi-buckets", "--keep-etag", "--no-usage-report"])
+        .arg("--cache-dir")
+        .arg(ctx.path("cache")?)
+        .arg(&meta)
+        .arg(format!("127.0.0.1:{}", ctx.port))
+        .env("MINIO_ROOT_USER", &ctx.access_key)
+        .env("MINIO_ROOT_PASSWORD", &ctx.secret_key);
     group.spawn("juicefs gateway", cmd)
 }
 
@@ -553,7 +558,7 @@ fn retry<T>(
             Err(_) => {}
         }
         if let Some(exit) = group.exited() {
-            bail!("{} {exit}\n{}", ctx.name, process::tail(&ctx.log, 20));
+            bail!("{}: {exit}\n{}", ctx.name, process::tail(&ctx.log, 20));
         }
         std::thread::sleep(Duration::from_millis(500));
     }

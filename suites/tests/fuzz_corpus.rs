@@ -1,0 +1,95 @@
+//! Replays every file of fuzz/corpus/<target>/ through the body of that fuzz target
+//! (fuzz/src/lib.rs, the same code `cargo fuzz run <target>` calls), so the seeds and
+//! whatever the fuzzer kept keep passing without a fuzzer or a nightly toolchain.
+
+#[path = "../../fuzz/src/lib.rs"]
+mod fuzz_bodies;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+fn replay(target: &str, body: fn(&[u8])) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} holds no inputs", dir.display());
+    let failed: Vec<String> = files
+        .iter()
+        .filter(|path| {
+            let data = std::fs::read(path).expect("a corpus file");
+            catch_unwind(AssertUnwindSafe(|| body(&data))).is_err()
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{target}: {} of {} inputs panicked (messages above): {failed:#?}",
+        failed.len(),
+        files.len()
+    );
+}
+
+#[test]
+fn xml_response_corpus() {
+    replay("xml_response", fuzz_bodies::xml_response);
+}
+
+#[test]
+fn headers_corpus() {
+    replay("headers", fuzz_bodies::headers);
+}
+
+#[test]
+fn scenario_corpus() {
+    replay("scenario", fuzz_bodies::scenario);
+}
+
+/// The seeds that are real S3 documents must be read as what they are, or the corpus
+/// would be exercising nothing but error paths.
+#[test]
+fn real_responses_parse() {
+    use generated::operations::parse_response;
+    use generated::runtime::{HttpResponse, ResponseError};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/xml_response");
+    let read = |name: &str| -> (String, HttpResponse) {
+        let data = std::fs::read(dir.join(name)).expect("a seed");
+        let response = HttpResponse {
+            status: fuzz_bodies::status([data[1], data[2], data[3]]),
+            headers: vec![],
+            body: data[5..].to_vec(),
+        };
+        (fuzz_bodies::operation(data[0]).to_string(), response)
+    };
+    for (name, member) in [
+        ("seed-copy-part-result", "CopyPartResult"),
+        ("seed-list-parts", "Parts"),
+        ("seed-list-versions-interleaved", "DeleteMarkers"),
+        ("seed-initiate", "UploadId"),
+        ("seed-complete", "ETag"),
+    ] {
+        let (op, response) = read(name);
+        let output = parse_response(&op, &response)
+            .unwrap_or_else(|e| panic!("{name} ({op}) does not parse: {e}"));
+        assert!(
+            output.get(member).is_some(),
+            "{name}: no {member} in {output}"
+        );
+    }
+    for (name, code) in [
+        ("seed-200-error-complete", "InternalError"),
+        ("seed-200-error-complete-keepalive", "InternalError"),
+        ("seed-error-entity-too-small", "EntityTooSmall"),
+    ] {
+        let (op, response) = read(name);
+        match parse_response(&op, &response) {
+            Err(ResponseError::Service(e)) => assert_eq!(e.code, code, "{name}"),
+            other => panic!("{name} ({op}): expected the service error {code}, got {other:?}"),
+        }
+    }
+}
