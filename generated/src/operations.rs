@@ -222,11 +222,11 @@ impl AbortMultipartUploadOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = AbortMultipartUploadOutput::default();
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
-        // No body is expected; an `<Error>` document in its place is still an error.
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
+        out.request_charged = header_member(response, "x-amz-request-charged")?;
         Ok(out)
     }
 }
@@ -523,6 +523,10 @@ impl CompleteMultipartUploadOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = CompleteMultipartUploadOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.expiration = header_member(response, "x-amz-expiration")?;
         out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
         out.version_id = header_member(response, "x-amz-version-id")?;
@@ -762,12 +766,12 @@ impl CreateBucketOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = CreateBucketOutput::default();
-        out.location = header_member(response, "location")?;
-        out.bucket_arn = header_member(response, "x-amz-bucket-arn")?;
-        // No body is expected; an `<Error>` document in its place is still an error.
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
+        out.location = header_member(response, "location")?;
+        out.bucket_arn = header_member(response, "x-amz-bucket-arn")?;
         Ok(out)
     }
 }
@@ -1117,6 +1121,10 @@ impl CreateMultipartUploadOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = CreateMultipartUploadOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.abort_date = header_member(response, "x-amz-abort-date")?;
         out.abort_rule_id = header_member(response, "x-amz-abort-rule-id")?;
         out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
@@ -1260,7 +1268,7 @@ impl DeleteBucketOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = DeleteBucketOutput::default();
-        // No body is expected; an `<Error>` document in its place is still an error.
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
@@ -1406,13 +1414,13 @@ impl DeleteObjectOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = DeleteObjectOutput::default();
-        out.delete_marker = header_member(response, "x-amz-delete-marker")?;
-        out.version_id = header_member(response, "x-amz-version-id")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
-        // No body is expected; an `<Error>` document in its place is still an error.
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
+        out.delete_marker = header_member(response, "x-amz-delete-marker")?;
+        out.version_id = header_member(response, "x-amz-version-id")?;
+        out.request_charged = header_member(response, "x-amz-request-charged")?;
         Ok(out)
     }
 }
@@ -1546,6 +1554,10 @@ impl DeleteObjectsOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = DeleteObjectsOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.request_charged = header_member(response, "x-amz-request-charged")?;
         if let Some(root) = xml_body(response)? {
             let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
@@ -2283,6 +2295,10 @@ impl HeadObjectOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = HeadObjectOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.delete_marker = header_member(response, "x-amz-delete-marker")?;
         out.accept_ranges = header_member(response, "accept-ranges")?;
         out.expiration = header_member(response, "x-amz-expiration")?;
@@ -2331,10 +2347,6 @@ impl HeadObjectOutput {
             header_member(response, "x-amz-object-lock-retain-until-date")?;
         out.object_lock_legal_hold_status =
             header_member(response, "x-amz-object-lock-legal-hold")?;
-        // No body is expected; an `<Error>` document in its place is still an error.
-        if is_error_document(&response.body) {
-            return Err(ResponseError::Service(S3Error::from_response(response)));
-        }
         Ok(out)
     }
 }
@@ -2612,6 +2624,10 @@ impl ListMultipartUploadsOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = ListMultipartUploadsOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.request_charged = header_member(response, "x-amz-request-charged")?;
         if let Some(root) = xml_body(response)? {
             let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
@@ -2825,6 +2841,10 @@ impl ListObjectVersionsOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = ListObjectVersionsOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.request_charged = header_member(response, "x-amz-request-charged")?;
         if let Some(root) = xml_body(response)? {
             let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
@@ -3055,6 +3075,10 @@ impl ListPartsOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = ListPartsOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.abort_date = header_member(response, "x-amz-abort-date")?;
         out.abort_rule_id = header_member(response, "x-amz-abort-rule-id")?;
         out.request_charged = header_member(response, "x-amz-request-charged")?;
@@ -3243,7 +3267,7 @@ impl PutBucketVersioningOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = PutBucketVersioningOutput::default();
-        // No body is expected; an `<Error>` document in its place is still an error.
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
@@ -3670,6 +3694,10 @@ impl PutObjectOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = PutObjectOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.expiration = header_member(response, "x-amz-expiration")?;
         out.e_tag = header_member(response, "etag")?;
         out.checksum_crc32 = header_member(response, "x-amz-checksum-crc32")?;
@@ -3696,10 +3724,6 @@ impl PutObjectOutput {
             header_member(response, "x-amz-server-side-encryption-bucket-key-enabled")?;
         out.size = header_member(response, "x-amz-object-size")?;
         out.request_charged = header_member(response, "x-amz-request-charged")?;
-        // No body is expected; an `<Error>` document in its place is still an error.
-        if is_error_document(&response.body) {
-            return Err(ResponseError::Service(S3Error::from_response(response)));
-        }
         Ok(out)
     }
 }
@@ -4023,6 +4047,10 @@ impl UploadPartOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = UploadPartOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
         out.e_tag = header_member(response, "etag")?;
         out.checksum_crc32 = header_member(response, "x-amz-checksum-crc32")?;
@@ -4043,10 +4071,6 @@ impl UploadPartOutput {
         out.bucket_key_enabled =
             header_member(response, "x-amz-server-side-encryption-bucket-key-enabled")?;
         out.request_charged = header_member(response, "x-amz-request-charged")?;
-        // No body is expected; an `<Error>` document in its place is still an error.
-        if is_error_document(&response.body) {
-            return Err(ResponseError::Service(S3Error::from_response(response)));
-        }
         Ok(out)
     }
 }
@@ -4340,6 +4364,10 @@ impl UploadPartCopyOutput {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
         let mut out = UploadPartCopyOutput::default();
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
         out.copy_source_version_id = header_member(response, "x-amz-copy-source-version-id")?;
         if let Some(root) = xml_body(response)? {
             out.copy_part_result =
