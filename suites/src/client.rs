@@ -90,8 +90,9 @@ impl std::fmt::Display for TransportError {
 }
 
 impl Client {
-    pub fn new(endpoint: Endpoint, request_timeout: Duration) -> Result<Client> {
+    pub fn new(endpoint: Endpoint, request_timeout: Duration, insecure: bool) -> Result<Client> {
         let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(insecure)
             .timeout(request_timeout)
             .connect_timeout(request_timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
@@ -371,7 +372,7 @@ mod tests {
             addressing: Addressing::Path,
             dialect,
         };
-        Client::new(endpoint, Duration::from_secs(1)).unwrap()
+        Client::new(endpoint, Duration::from_secs(1), false).unwrap()
     }
 
     fn copy_request() -> HttpRequest {

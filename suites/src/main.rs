@@ -59,6 +59,10 @@ struct Cli {
     /// Same as `--addressing path`.
     #[arg(long, conflicts_with = "addressing")]
     path_style: bool,
+    /// Accept any TLS certificate (self-signed test servers). Certificates are verified
+    /// otherwise; the report says when they were not.
+    #[arg(long)]
+    insecure: bool,
     /// The expectations to judge by.
     #[arg(long, default_value = "aws", value_parser = ["aws", "oss"])]
     profile: String,
@@ -248,7 +252,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             (endpoint, None)
         }
     };
-    let client = Client::new(endpoint.clone(), Duration::from_secs(cli.request_timeout))?;
+    let client = Client::new(
+        endpoint.clone(),
+        Duration::from_secs(cli.request_timeout),
+        cli.insecure,
+    )?;
     let run_id = embedded::run_id();
 
     let capabilities = match runtime.block_on(probe::probe(&client, &cli.region, &run_id)) {
@@ -387,6 +395,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             endpoint: endpoint.url.clone(),
             harness_version: env!("CARGO_PKG_VERSION").into(),
             interrupted,
+            insecure: cli.insecure,
         },
     );
     let narrowed = cli.test.filter.is_some() || !cli.test.skip.is_empty();

@@ -216,6 +216,11 @@ pub fn verdict_line(results: &Results) -> String {
         "{total} cases: {passed} behave as AWS does, {} deviate ({critical} critical), {skipped} skipped",
         deviations.len()
     );
+    let line = if results.run_info.insecure {
+        format!("{line} (TLS certificates were not verified: --insecure)")
+    } else {
+        line
+    };
     if results.run_info.interrupted {
         format!("INTERRUPTED, partial run. {line}")
     } else {

@@ -201,3 +201,35 @@ fn an_unreachable_endpoint_is_a_clear_error() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(!dir.path().join("127.0.0.1-9/results.json").exists());
 }
+
+#[test]
+fn insecure_tls_is_opt_in_and_said_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = conformance(
+        &[
+            "--insecure",
+            "--exact",
+            "embedded::upload_part_copy/range/no-range",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("embedded/results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results["run_info"]["insecure"], true);
+    let summary = std::fs::read_to_string(dir.path().join("embedded/summary.md")).unwrap();
+    assert!(
+        summary.contains("TLS certificates were not verified"),
+        "{summary}"
+    );
+    // Without the flag nothing is said, and certificates are verified.
+    let out = conformance(
+        &["--exact", "embedded::upload_part_copy/range/no-range"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let summary = std::fs::read_to_string(dir.path().join("embedded/summary.md")).unwrap();
+    assert!(!summary.contains("not verified"));
+}

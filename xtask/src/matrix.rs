@@ -558,6 +558,7 @@ mod tests {
                 endpoint: "http://127.0.0.1:1".into(),
                 harness_version: "0".into(),
                 interrupted: false,
+                insecure: false,
             },
         )
     }

@@ -78,6 +78,9 @@ pub struct RunInfo {
     /// Ctrl-C stopped the run: cases not started are `skipped`.
     #[serde(default)]
     pub interrupted: bool,
+    /// TLS certificates were not verified (`--insecure`).
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 impl Results {
