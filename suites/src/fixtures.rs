@@ -937,11 +937,6 @@ pub async fn cleanup(client: &Client, created: &Created) -> Vec<String> {
         }
     }
     for bucket in created.buckets.iter().rev() {
-        if created.versioned.contains(bucket) {
-            if let Err(e) = delete_versions(client, bucket).await {
-                failures.push(format!("delete versions in {bucket}: {e}"));
-            }
-        }
         for key in created.keys.get(bucket).into_iter().flatten() {
             let input = DeleteObjectInput {
                 bucket: Some(bucket.clone()),
@@ -959,6 +954,12 @@ pub async fn cleanup(client: &Client, created: &Created) -> Vec<String> {
                 if !e.to_string().contains("NoSuchKey") {
                     failures.push(format!("delete object in {bucket}: {e}"));
                 }
+            }
+        }
+        // Last, so that it also takes the delete markers the deletes above left.
+        if created.versioned.contains(bucket) {
+            if let Err(e) = delete_versions(client, bucket).await {
+                failures.push(format!("delete versions in {bucket}: {e}"));
             }
         }
         let input = DeleteBucketInput {

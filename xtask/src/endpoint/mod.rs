@@ -146,6 +146,20 @@ pub fn installed(root: &Path, name: &str) -> bool {
 /// Installs the server unless it already is (the second call is a quick no-op).
 pub fn install(root: &Path, name: &str) -> Result<()> {
     check_name(name)?;
+    let _lock = lock(root, name)?;
+    install_unlocked(root, name)
+}
+
+/// Held while installing, starting or stopping one server.
+fn lock(root: &Path, name: &str) -> Result<std::fs::File> {
+    let cache = cache_dir(root, name);
+    std::fs::create_dir_all(&cache)
+        .with_context(|| format!("cannot create {}", cache.display()))?;
+    // Longer than the longest install plus start.
+    process::lock(&cache.join("lock"), Duration::from_secs(60 * 60))
+}
+
+fn install_unlocked(root: &Path, name: &str) -> Result<()> {
     let cache = cache_dir(root, name);
     if servers::installed(&cache, name) {
         eprintln!("{name} is installed ({})", servers::describe(name));
@@ -174,6 +188,7 @@ pub fn install(root: &Path, name: &str) -> Result<()> {
 /// A server that is already running (per its state file) is returned as it is.
 pub fn start(root: &Path, name: &str) -> Result<Running> {
     check_name(name)?;
+    let _lock = lock(root, name)?;
     let cache = cache_dir(root, name);
     if let Some(state) = read_state(root, name)? {
         if state.leader_alive() {
@@ -186,7 +201,7 @@ pub fn start(root: &Path, name: &str) -> Result<Running> {
         );
         clean_up(root, &state)?;
     }
-    install(root, name)?;
+    install_unlocked(root, name)?;
     // Built before the clock starts, so a slow build does not count against readiness.
     let probe = probe_binary(root)?;
 
@@ -253,6 +268,7 @@ pub fn start(root: &Path, name: &str) -> Result<Running> {
 /// removes its data folder and state file. A server that is not running is not an error.
 pub fn stop(root: &Path, name: &str) -> Result<()> {
     check_name(name)?;
+    let _lock = lock(root, name)?;
     let Some(state) = read_state(root, name)? else {
         eprintln!("{name} is not running (no state file)");
         return Ok(());

@@ -52,14 +52,47 @@ impl Group {
         None
     }
 
-    /// Kills the whole group and reaps what this process started (used when a start fails).
+    /// Kills the whole group (used when a start fails). `stop_group` reaps our children
+    /// itself; `Child::kill` afterwards could hit a reused PID, so it is not called.
     pub fn kill(&mut self) {
         if let Some(pgid) = self.pgid() {
-            let _ = stop_group(pgid, Duration::from_secs(10));
+            if let Err(e) = stop_group(pgid, Duration::from_secs(10)) {
+                eprintln!("warning: {e:#}");
+            }
         }
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
+    }
+}
+
+/// An exclusive lock on `path`, held until dropped: two starts (or a start and a stop) of
+/// one server from different processes would otherwise race on its state file.
+pub fn lock(path: &Path, limit: Duration) -> Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let deadline = Instant::now() + limit;
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                if !told {
+                    eprintln!(
+                        "waiting for another start or stop ({} is locked)",
+                        path.display()
+                    );
+                    told = true;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                bail!("{} stayed locked for {limit:?}", path.display())
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
         }
     }
 }
@@ -150,6 +183,22 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 pub fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// `n` distinct free ports other than `taken`: all are bound at once before being released,
+/// so the kernel cannot hand out one twice.
+pub fn free_ports(n: usize, taken: u16) -> Result<Vec<u16>> {
+    let mut listeners = Vec::new();
+    let mut ports = Vec::new();
+    while ports.len() < n {
+        let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        if port != taken {
+            ports.push(port);
+        }
+        listeners.push(listener);
+    }
+    Ok(ports)
 }
 
 pub fn accepts(port: u16) -> bool {

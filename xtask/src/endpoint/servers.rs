@@ -1,6 +1,6 @@
 //! How each server installs and starts (see shared/ENDPOINTS.md for where these come from).
 
-use super::process::{self, free_port, run_step, Group};
+use super::process::{self, run_step, Group};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +23,11 @@ pub struct Ctx {
 impl Ctx {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Free ports besides the S3 one.
+    fn other_ports(&self, n: usize) -> Result<Vec<u16>> {
+        process::free_ports(n, self.port)
     }
 
     fn path(&self, rel: &str) -> Result<PathBuf> {
@@ -408,7 +413,7 @@ fn launch_juicefs(ctx: &mut Ctx, group: &mut Group, juicefs: &Path) -> Result<()
     // --multi-buckets makes CreateBucket work; --keep-etag keeps MD5 ETags. No pprof agent
     // on :6060, and metrics on a free port instead of the fixed 9567.
     cmd.args(["--no-agent", "gateway", "--metrics"])
-        .arg(format!("127.0.0.1:{}", free_port()?))
+        .arg(format!("127.0.0.1:{}", ctx.other_ports(1)?[0]))
         .args(["--multi-buckets", "--keep-etag", "--no-usage-report"])
         .arg("--cache-dir")
         .arg(ctx.path("cache")?)
@@ -462,7 +467,7 @@ fn launch_seaweedfs(ctx: &mut Ctx, group: &mut Group, weed: &Path) -> Result<()>
         // Else the volume server waits 10 s after SIGTERM before it stops.
         .arg("-volume.preStopSeconds=0");
     // Every other port explicit too: the defaults (and port + 10000 for gRPC) may be taken.
-    for flag in [
+    let flags = [
         "master.port",
         "master.port.grpc",
         "volume.port",
@@ -470,8 +475,8 @@ fn launch_seaweedfs(ctx: &mut Ctx, group: &mut Group, weed: &Path) -> Result<()>
         "filer.port",
         "filer.port.grpc",
         "s3.port.grpc",
-    ] {
-        let port = free_port()?;
+    ];
+    for (flag, port) in flags.into_iter().zip(ctx.other_ports(flags.len())?) {
         cmd.arg(format!("-{flag}={port}"));
         // gRPC also listens on /tmp/seaweedfs-<server>-grpc-<port>.sock, whatever TMPDIR says.
         if let Some(server) = flag.strip_suffix(".port.grpc") {
@@ -483,7 +488,7 @@ fn launch_seaweedfs(ctx: &mut Ctx, group: &mut Group, weed: &Path) -> Result<()>
 }
 
 fn launch_garage(ctx: &mut Ctx, group: &mut Group, garage: &Path) -> Result<()> {
-    let rpc = free_port()?;
+    let rpc = ctx.other_ports(1)?[0];
     let secret = hex::encode(process::random_bytes(32)?);
     let config = ctx.data.join("garage.toml");
     let toml = format!(
@@ -570,7 +575,7 @@ fn launch_ceph(ctx: &mut Ctx, group: &mut Group) -> Result<()> {
     for sub in ["mon", "osd", "run", "rgw", "crash", "log"] {
         ctx.path(sub)?;
     }
-    let mon_port = free_port()?;
+    let mon_port = ctx.other_ports(1)?[0];
     let fsid = uuid()?;
     let conf = d.join("ceph.conf");
     let text = format!(
