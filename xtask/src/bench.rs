@@ -2376,7 +2376,8 @@ impl Report {
                      {}.\n",
                     if *started_by_bench {
                         format!(
-                            " (started for this benchmark in {:.0} s and stopped after it)",
+                            " (started for this benchmark and stopped after it; `endpoint start` took \
+                             {:.0} s, a build of the runner it probes with included)",
                             start_secs.unwrap_or(0.0)
                         )
                     } else {
@@ -2390,6 +2391,19 @@ impl Report {
                         .unwrap_or_default(),
                     met(run.cases >= 300 && run.m.wall <= Duration::from_secs(20)),
                 );
+                if full.len() > 1 {
+                    let over = full
+                        .iter()
+                        .filter(|r| r.m.wall > Duration::from_secs(20))
+                        .count();
+                    let walls: Vec<String> = full.iter().map(|r| secs(r.m.wall)).collect();
+                    let _ = writeln!(
+                        md,
+                        "That is the median of {} runs ({}); {over} of them took over 20 s.\n",
+                        full.len(),
+                        walls.join(", "),
+                    );
+                }
                 if let (Some(n), Some(server)) = (requests, run.server_cpu) {
                     let threads = self.machine.cpus.max(1) as f64;
                     let _ = writeln!(
