@@ -60,6 +60,17 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     out
 }
 
+/// Sets the three SSE-C members of an input (each operation has its own type) from a key.
+macro_rules! with_sse {
+    ($input:ident, $key:expr) => {
+        if let Some(k) = $key {
+            $input.sse_customer_algorithm = Some("AES256".into());
+            $input.sse_customer_key = Some(k.key.clone());
+            $input.sse_customer_key_md5 = Some(k.key_md5.clone());
+        }
+    };
+}
+
 /// An SSE-C customer key, base64, with its MD5. Made fresh for every case and never
 /// written to a report.
 #[derive(Clone)]
@@ -263,14 +274,8 @@ impl Fixture {
             key: Some(key.clone()),
             ..Default::default()
         };
-        if let Some(k) = &sse {
-            input.sse_customer_algorithm = Some("AES256".into());
-            input.sse_customer_key = Some(k.key.clone());
-            input.sse_customer_key_md5 = Some(k.key_md5.clone());
-            head.sse_customer_algorithm = Some("AES256".into());
-            head.sse_customer_key = Some(k.key.clone());
-            head.sse_customer_key_md5 = Some(k.key_md5.clone());
-        }
+        with_sse!(input, &sse);
+        with_sse!(head, &sse);
         self.note_key(&bucket, &key);
         let out = call(
             &self.client,
@@ -327,11 +332,7 @@ impl Fixture {
             checksum_algorithm: checksum.cloned(),
             ..Default::default()
         };
-        if let Some(k) = self.sse_for(sse_c) {
-            input.sse_customer_algorithm = Some("AES256".into());
-            input.sse_customer_key = Some(k.key.clone());
-            input.sse_customer_key_md5 = Some(k.key_md5.clone());
-        }
+        with_sse!(input, self.sse_for(sse_c));
         // Completing the upload creates the key: note it before the server can.
         self.note_key(&bucket, &key);
         let out = call(
@@ -375,11 +376,7 @@ impl Fixture {
             body: Some(data.clone()),
             ..Default::default()
         };
-        if let Some(k) = self.sse_for(up.sse_c) {
-            input.sse_customer_algorithm = Some("AES256".into());
-            input.sse_customer_key = Some(k.key.clone());
-            input.sse_customer_key_md5 = Some(k.key_md5.clone());
-        }
+        with_sse!(input, self.sse_for(up.sse_c));
         let out = call(
             &self.client,
             "UploadPart",
@@ -435,11 +432,7 @@ impl Fixture {
             copy_source_range: range.map(|r| format!("bytes={r}")),
             ..Default::default()
         };
-        if let Some(k) = self.sse_for(up.sse_c) {
-            input.sse_customer_algorithm = Some("AES256".into());
-            input.sse_customer_key = Some(k.key.clone());
-            input.sse_customer_key_md5 = Some(k.key_md5.clone());
-        }
+        with_sse!(input, self.sse_for(up.sse_c));
         let out = call(
             &self.client,
             "UploadPartCopy",
@@ -871,11 +864,7 @@ pub async fn complete(
         }),
         ..Default::default()
     };
-    if let (true, Some(k)) = (up.sse_c, sse) {
-        input.sse_customer_algorithm = Some("AES256".into());
-        input.sse_customer_key = Some(k.key.clone());
-        input.sse_customer_key_md5 = Some(k.key_md5.clone());
-    }
+    with_sse!(input, sse.filter(|_| up.sse_c));
     call(
         client,
         "CompleteMultipartUpload",
@@ -897,11 +886,7 @@ pub async fn get_object(
         key: Some(key.to_string()),
         ..Default::default()
     };
-    if let Some(k) = sse {
-        input.sse_customer_algorithm = Some("AES256".into());
-        input.sse_customer_key = Some(k.key.clone());
-        input.sse_customer_key_md5 = Some(k.key_md5.clone());
-    }
+    with_sse!(input, sse);
     call(client, "GetObject", input.build(), GetObjectOutput::parse).await
 }
 

@@ -9,6 +9,7 @@
 use crate::results::{Baseline, Results};
 use anyhow::Result;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use schema::results::status_code;
 use schema::results::CaseResult;
 use schema::Verdict;
 
@@ -73,7 +74,7 @@ pub fn failure_message(case: &CaseResult) -> String {
     format!(
         "{}: expected {}, observed {}",
         case.verdict,
-        status_code(case.expected.status, case.expected.code.as_deref()),
+        case.expected_text(),
         status_code(
             observed.map(|o| o.status),
             observed.and_then(|o| o.code.as_deref())
@@ -95,14 +96,6 @@ fn description(case: &CaseResult) -> String {
 
 fn first_detail(case: &CaseResult) -> Option<String> {
     case.details.first().cloned()
-}
-
-fn status_code(status: Option<u16>, code: Option<&str>) -> String {
-    match (status, code) {
-        (Some(s), Some(c)) => format!("{s} {c}"),
-        (Some(s), None) => s.to_string(),
-        (None, _) => "nothing".into(),
-    }
 }
 
 #[cfg(test)]

@@ -424,7 +424,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             report_dir.display()
         );
     }
-    eprintln!("{}", results::verdict_line(&results));
+    eprintln!("{}", results.verdict_line());
     Ok(if interrupted {
         eprintln!("the run was interrupted: the report covers the cases that ran");
         ExitCode::from(130)

@@ -78,7 +78,7 @@ impl Baseline {
                         c.details
                             .first()
                             .cloned()
-                            .unwrap_or_else(|| observed_text(c))
+                            .unwrap_or_else(|| c.observed_text())
                     ),
                     link: None,
                 },
@@ -131,7 +131,7 @@ pub fn compare(baseline: &Baseline, result: &CaseResult, baseline_path: &str) ->
             result.id,
             result.verdict,
             d.verdict,
-            result.details.first().cloned().unwrap_or_else(|| observed_text(result))
+            result.details.first().cloned().unwrap_or_else(|| result.observed_text())
         ))
         }
         (true, None) => Comparison::Regression(format!(
@@ -142,29 +142,8 @@ pub fn compare(baseline: &Baseline, result: &CaseResult, baseline_path: &str) ->
                 .details
                 .first()
                 .cloned()
-                .unwrap_or_else(|| observed_text(result))
+                .unwrap_or_else(|| result.observed_text())
         )),
-    }
-}
-
-fn status_code(status: Option<u16>, code: Option<&str>) -> String {
-    match (status, code) {
-        (Some(s), Some(c)) => format!("{s} {c}"),
-        (Some(s), None) => s.to_string(),
-        (None, _) => "nothing".into(),
-    }
-}
-
-fn observed_text(c: &CaseResult) -> String {
-    match &c.observed {
-        Some(o) => {
-            let mut text = status_code(Some(o.status), o.code.as_deref());
-            if let Some(m) = &o.message {
-                text.push_str(&format!(" ({m})"));
-            }
-            text
-        }
-        None => "no response".into(),
     }
 }
 
@@ -188,44 +167,6 @@ struct DeviationView {
     known: Option<String>,
     cli: String,
     http: String,
-}
-
-/// `N cases: x pass, y deviations (z critical)`.
-pub fn verdict_line(results: &Results) -> String {
-    let total = results.cases.len();
-    let deviations: Vec<&CaseResult> = results
-        .cases
-        .iter()
-        .filter(|c| c.verdict.is_deviation())
-        .collect();
-    let critical = deviations
-        .iter()
-        .filter(|c| c.verdict.weight() == "critical")
-        .count();
-    let passed = results
-        .cases
-        .iter()
-        .filter(|c| matches!(c.verdict, Verdict::Pass | Verdict::PassAlternative))
-        .count();
-    let skipped = results
-        .cases
-        .iter()
-        .filter(|c| c.verdict == Verdict::Skipped)
-        .count();
-    let line = format!(
-        "{total} cases: {passed} behave as AWS does, {} deviate ({critical} critical), {skipped} skipped",
-        deviations.len()
-    );
-    let line = if results.run_info.insecure {
-        format!("{line} (TLS certificates were not verified: --insecure)")
-    } else {
-        line
-    };
-    if results.run_info.interrupted {
-        format!("INTERRUPTED, partial run. {line}")
-    } else {
-        line
-    }
 }
 
 pub fn render_summary(results: &Results, baseline: &Baseline) -> Result<String> {
@@ -256,9 +197,9 @@ pub fn render_summary(results: &Results, baseline: &Baseline) -> Result<String> 
             refs: c.refs.clone(),
             verdict: c.verdict.name().into(),
             weight: c.verdict.weight().into(),
-            expected: status_code(c.expected.status, c.expected.code.as_deref()),
+            expected: c.expected_text(),
             source: c.source.clone(),
-            observed: observed_text(c),
+            observed: c.observed_text(),
             details: c.details.clone(),
             known: baseline
                 .get(&c.id)
@@ -298,7 +239,7 @@ pub fn render_summary(results: &Results, baseline: &Baseline) -> Result<String> 
     let mut context = tera::Context::new();
     context.insert("target", &results.target);
     context.insert("profile", &results.profile);
-    context.insert("verdict_line", &verdict_line(results));
+    context.insert("verdict_line", &results.verdict_line());
     context.insert("totals_line", &totals_line);
     context.insert("verdicts", &verdicts);
     context.insert("features", &features);

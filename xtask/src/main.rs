@@ -217,6 +217,28 @@ fn run_tests() -> Result<()> {
     Ok(())
 }
 
+/// Runs the runner binary with these arguments; its exit code becomes ours. It is its own
+/// binary so that xtask builds even when generated/ is stale.
+fn runner(args: &[String]) -> ExitCode {
+    let mut full = vec![
+        "run",
+        "--quiet",
+        "--package",
+        "suites",
+        "--bin",
+        "conformance",
+        "--",
+    ];
+    full.extend(args.iter().map(String::as_str));
+    match cargo(&full) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -252,49 +274,10 @@ fn main() -> ExitCode {
             models_import::import(&from, &root().join("models"), &upstream)
         }
         Commands::Codegen { check } => codegen::run(&root(), check),
-        Commands::Run { args } => {
-            // The runner is its own binary so that xtask builds even when generated/ is stale.
-            let mut full = vec![
-                "run",
-                "--quiet",
-                "--package",
-                "suites",
-                "--bin",
-                "conformance",
-                "--",
-            ];
-            full.extend(args.iter().map(String::as_str));
-            return match cargo(&full) {
-                Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(2)
-                }
-            };
-        }
+        Commands::Run { args } => return runner(&args),
         Commands::Baseline {
             command: BaselineCommand::Update { target },
-        } => {
-            let args = [
-                "run",
-                "--quiet",
-                "--package",
-                "suites",
-                "--bin",
-                "conformance",
-                "--",
-                "--update-baseline",
-                "--target",
-                &target,
-            ];
-            return match cargo(&args) {
-                Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(2)
-                }
-            };
-        }
+        } => return runner(&["--update-baseline".into(), "--target".into(), target]),
         Commands::Endpoint { command } => endpoint::run(&root(), command),
         Commands::Matrix(args) => matrix::run(&root(), args),
         Commands::Bench(args) => bench::run(&root(), args),

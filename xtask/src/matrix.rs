@@ -411,7 +411,7 @@ fn target_row(
     TargetRow {
         name: name.to_string(),
         profile: results.profile.clone(),
-        verdict_line: verdict_line(results),
+        verdict_line: results.verdict_line(),
         shade: shade.map_or("empty", Shade::name),
         mark: shade.map_or("", Shade::mark),
         cells,
@@ -430,8 +430,8 @@ fn cell(target: &str, feature: &str, cases: &[&CaseResult], baseline: &[Deviatio
             verdict: c.verdict.name(),
             shade: Shade::of(c.verdict).name(),
             weight: c.verdict.weight(),
-            expected: status_code(c.expected.status, c.expected.code.as_deref()),
-            observed: observed_text(c),
+            expected: c.expected_text(),
+            observed: c.observed_text(),
             source: c.source.clone(),
             details: c.details.clone(),
             deviation: c.verdict.is_deviation(),
@@ -472,40 +472,6 @@ fn counts(cases: &[&CaseResult]) -> Vec<Count> {
 
 fn worst(cases: &[&CaseResult]) -> Option<Shade> {
     cases.iter().map(|c| Shade::of(c.verdict)).min()
-}
-
-/// The same line summary.md leads with (the runner's `verdict_line`).
-fn verdict_line(results: &Results) -> String {
-    let count = |f: &dyn Fn(Verdict) -> bool| results.cases.iter().filter(|c| f(c.verdict)).count();
-    let deviations = count(&|v| v.is_deviation());
-    let critical = count(&|v| v.weight() == "critical");
-    let passed = count(&|v| matches!(v, Verdict::Pass | Verdict::PassAlternative));
-    let skipped = count(&|v| v == Verdict::Skipped);
-    format!(
-        "{} cases: {passed} behave as AWS does, {deviations} deviate ({critical} critical), {skipped} skipped",
-        results.cases.len()
-    )
-}
-
-fn status_code(status: Option<u16>, code: Option<&str>) -> String {
-    match (status, code) {
-        (Some(s), Some(c)) => format!("{s} {c}"),
-        (Some(s), None) => s.to_string(),
-        (None, _) => "nothing".into(),
-    }
-}
-
-fn observed_text(c: &CaseResult) -> String {
-    match &c.observed {
-        Some(o) => {
-            let mut text = status_code(Some(o.status), o.code.as_deref());
-            if let Some(m) = &o.message {
-                text.push_str(&format!(" ({m})"));
-            }
-            text
-        }
-        None => "no response".into(),
-    }
 }
 
 #[cfg(test)]

@@ -117,3 +117,56 @@ pub struct Deviation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
+
+/// `400 InvalidArgument`, `200`, or `nothing`.
+pub fn status_code(status: Option<u16>, code: Option<&str>) -> String {
+    match (status, code) {
+        (Some(s), Some(c)) => format!("{s} {c}"),
+        (Some(s), None) => s.to_string(),
+        (None, _) => "nothing".into(),
+    }
+}
+
+impl CaseResult {
+    pub fn expected_text(&self) -> String {
+        status_code(self.expected.status, self.expected.code.as_deref())
+    }
+
+    /// What came back, with the server's message.
+    pub fn observed_text(&self) -> String {
+        match &self.observed {
+            Some(o) => {
+                let mut text = status_code(Some(o.status), o.code.as_deref());
+                if let Some(m) = &o.message {
+                    text.push_str(&format!(" ({m})"));
+                }
+                text
+            }
+            None => "no response".into(),
+        }
+    }
+}
+
+impl Results {
+    /// `N cases: x behave as AWS does, y deviate (z critical), w skipped`, marked when the
+    /// run was interrupted or did not verify TLS. summary.md and the matrix lead with it.
+    pub fn verdict_line(&self) -> String {
+        let count =
+            |f: &dyn Fn(Verdict) -> bool| self.cases.iter().filter(|c| f(c.verdict)).count();
+        let deviations = count(&|v| v.is_deviation());
+        let critical = count(&|v| v.weight() == "critical");
+        let passed = count(&|v| matches!(v, Verdict::Pass | Verdict::PassAlternative));
+        let skipped = count(&|v| v == Verdict::Skipped);
+        let mut line = format!(
+            "{} cases: {passed} behave as AWS does, {deviations} deviate ({critical} critical), {skipped} skipped",
+            self.cases.len()
+        );
+        if self.run_info.insecure {
+            line.push_str(" (TLS certificates were not verified: --insecure)");
+        }
+        if self.run_info.interrupted {
+            line = format!("INTERRUPTED, partial run. {line}");
+        }
+        line
+    }
+}
