@@ -15,6 +15,7 @@ mod oss;
 mod probe;
 mod reproduce;
 mod results;
+mod terminal;
 mod verdict;
 
 use anyhow::{bail, Context, Result};
@@ -166,8 +167,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(mut cli: Cli) -> Result<ExitCode> {
     let target = target_name(&cli)?;
+    // libtest-mimic panics on a log file it cannot create: find out first.
+    if let Some(path) = &cli.test.logfile {
+        std::fs::File::create(path)
+            .with_context(|| format!("--logfile {path}: cannot create it"))?;
+    }
     let reports_root = cli.reports_dir.clone().unwrap_or_else(workspace_reports);
     let report_dir = reports_root.join(&target);
     let baseline_path = cli
@@ -312,6 +318,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         });
     }
+    // On a terminal a bar replaces libtest's line per case, which goes to a log instead.
+    let draw_bar = terminal::interactive(&cli.test);
+    if draw_bar {
+        let log = std::env::temp_dir().join(format!("conformance-{target}.log"));
+        eprintln!("a line per case: {}", log.display());
+        cli.test.logfile = Some(log.to_string_lossy().into_owned());
+    }
+    let progress = Arc::new(terminal::Progress::new(cases.len(), draw_bar));
     let baseline_label = match &cli.baseline {
         Some(path) => path.display().to_string(),
         None => format!("reports/{target}/baseline.toml"),
@@ -327,16 +341,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let baseline = baseline.clone();
             let handle = runtime.handle().clone();
             let baseline_label = baseline_label.clone();
+            let progress = progress.clone();
             let kind = case.features.first().cloned().unwrap_or_default();
             Trial::ignorable_test(format!("{target}::{}", case.id), move || {
                 if let Some(reason) = baseline.skip_reason(&case.id) {
                     let reason = format!("not run on this target: {reason}");
                     state.record(executor::not_run(&case, &profile, schema::Verdict::Skipped, &reason));
+                    progress.case_done(true, None);
                     return Ok(Completion::ignored_with(reason));
                 }
                 if state.interrupted.load(Ordering::SeqCst) {
                     let reason = "the run was interrupted before this case started";
                     state.record(executor::not_run(&case, &profile, schema::Verdict::Skipped, reason));
+                    progress.case_done(false, None);
                     return Ok(Completion::ignored_with(reason));
                 }
                 // After several cases in a row found no one answering, the target is down:
@@ -346,6 +363,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         "target unavailable: {UNREACHABLE_LIMIT} cases in a row got no answer; this case was not run"
                     );
                     state.record(executor::not_run(&case, &profile, schema::Verdict::HarnessError, &reason));
+                    progress.case_done(false, Some(&format!("{}: {reason}", case.id)));
                     return Err(Failed::from(reason));
                 }
                 let outcome = handle.block_on(executor::run_case(&ctx, &case, index));
@@ -359,6 +377,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let verdict = result.verdict;
                 let summary = result.details.first().cloned().unwrap_or_default();
                 state.record(result);
+                match &comparison {
+                    Comparison::AsExpected => progress.case_done(false, None),
+                    Comparison::Known(_) => progress.case_done(true, None),
+                    Comparison::Regression(m) | Comparison::UnexpectedPass(m) => {
+                        progress.case_done(false, Some(m))
+                    }
+                }
                 match comparison {
                     Comparison::AsExpected if verdict == schema::Verdict::Skipped => {
                         Ok(Completion::ignored_with(format!("skipped: {summary}")))
@@ -376,6 +401,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         })
         .collect();
     let conclusion = libtest_mimic::run(&cli.test, trials);
+    progress.finish();
 
     if let Some(server) = server {
         runtime.block_on(server.stop());
@@ -424,7 +450,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             report_dir.display()
         );
     }
-    eprintln!("{}", results.verdict_line());
+    progress.print_summary(&results);
     Ok(if interrupted {
         eprintln!("the run was interrupted: the report covers the cases that ran");
         ExitCode::from(130)
