@@ -57,6 +57,11 @@ fn the_cases_run_against_the_embedded_server_with_graded_verdicts() {
         ),
         "{stdout}"
     );
+    // Not a terminal: libtest's plain lines, and an end summary without colour.
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+    assert!(stderr.contains("embedded: 301 cases: "), "{stderr}");
+    assert!(stderr.contains("\n  pass "), "{stderr}");
 
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(target_dir.join("results.json")).unwrap())
@@ -166,6 +171,7 @@ fn bad_input_is_a_one_line_error_and_exit_2() {
         (&["--endpoint", "ftp://127.0.0.1:1"], "must be http"),
         (&["--endpoint", "http://127.0.0.1:9"], "no access key"),
         (&["--target", "../escape"], "--target"),
+        (&["--logfile", "/nonexistent/dir/run.log"], "--logfile"),
     ];
     for (args, message) in cases {
         let out = conformance(args, dir.path());
@@ -232,4 +238,48 @@ fn insecure_tls_is_opt_in_and_said_in_the_report() {
     assert_eq!(out.status.code(), Some(0));
     let summary = std::fs::read_to_string(dir.path().join("embedded/summary.md")).unwrap();
     assert!(!summary.contains("not verified"));
+}
+
+/// On a terminal (a pseudo-terminal made by util-linux `script`) a progress bar replaces
+/// libtest's line per case, which goes to a log, and the end summary is coloured.
+#[test]
+fn a_terminal_gets_a_progress_bar_and_a_coloured_summary() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!(
+            "skipped: util-linux `script` is not installed, so no pseudo-terminal can be made"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let typescript = dir.path().join("typescript");
+    let command = format!(
+        "{} upload_part_copy/range/first --reports-dir {}",
+        env!("CARGO_BIN_EXE_conformance"),
+        dir.path().display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command])
+        .arg(&typescript)
+        .env_remove("NO_COLOR")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .expect("script starts");
+    let screen = text(&std::fs::read(&typescript).unwrap());
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(screen.contains("as expected"), "no bar: {screen}");
+    assert!(
+        !screen.contains("... ok"),
+        "libtest lines on the terminal: {screen}"
+    );
+    assert!(screen.contains("\u{1b}[32m"), "no colour: {screen}");
+    let log = screen
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("a line per case: "))
+        .expect("the log is named");
+    let log = std::fs::read_to_string(log.trim()).unwrap();
+    assert!(
+        log.contains("upload_part_copy/range/first-ten-bytes ... ok"),
+        "{log}"
+    );
 }

@@ -7,6 +7,7 @@ mod matrix;
 mod models_import;
 mod scenarios;
 mod smithy;
+mod targets;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -125,51 +126,14 @@ fn step(title: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Runs the suite against a real server started for it, compared with that target's
-/// committed baseline; the server is stopped whatever happens.
+/// Runs the suite against a target, compared with its committed baseline; the reports go
+/// to a scratch folder, since a test run must not rewrite the committed ones.
 fn run_target(name: &str) -> Result<()> {
-    let root = root();
-    eprintln!("==> target {name}: install, start, run against reports/{name}/baseline.toml, stop");
-    let running = endpoint::start(&root, name)?;
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "suites",
-            "--bin",
-            "conformance",
-            "--",
-        ])
-        .args([
-            "--endpoint",
-            &running.url,
-            "--target",
-            name,
-            "--region",
-            &running.region,
-        ])
-        // Reports go to a scratch folder: a test run must not rewrite the committed ones.
-        .args([
-            "--reports-dir",
-            &std::env::temp_dir()
-                .join(format!("conformance-{name}"))
-                .to_string_lossy(),
-        ])
-        .arg("--baseline")
-        .arg(root.join("reports").join(name).join("baseline.toml"))
-        .env("AWS_ACCESS_KEY_ID", &running.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &running.secret_key)
-        .current_dir(&root)
-        .status();
-    let stopped = endpoint::stop(&root, name);
-    let status = status.with_context(|| format!("cannot run the suite against {name}"))?;
-    stopped?;
-    if !status.success() {
-        bail!(
-            "the run against {name} does not match reports/{name}/baseline.toml (exit {:?})",
-            status.code()
-        );
+    eprintln!("==> target {name}: start, run against reports/{name}/baseline.toml, stop");
+    let scratch = std::env::temp_dir().join(format!("conformance-{name}"));
+    let code = targets::run(&root(), name, &scratch)?;
+    if code != 0 {
+        bail!("the run against {name} does not match reports/{name}/baseline.toml (exit {code})");
     }
     Ok(())
 }
