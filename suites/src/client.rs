@@ -2,6 +2,7 @@
 //! path-style or virtual-hosted addressing, time limits, no retries (a retry would hide
 //! what the server did).
 
+use crate::fixtures::content::{Content, ContentBody, Difference, StreamCheck};
 use anyhow::{Context, Result};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
@@ -153,6 +154,38 @@ impl Client {
         request: &HttpRequest,
         signing: Option<&Signing>,
     ) -> Result<HttpResponse, TransportError> {
+        Ok(self.exchange(request, signing, None, None).await?.0)
+    }
+
+    /// Sends `content` as the body, produced while it is sent (the request's own body is
+    /// ignored) and signed with UNSIGNED-PAYLOAD: for setup uploads, whose body is not what
+    /// a case tests.
+    pub async fn send_content(
+        &self,
+        request: &HttpRequest,
+        content: &Content,
+    ) -> Result<HttpResponse, TransportError> {
+        Ok(self.exchange(request, None, Some(content), None).await?.0)
+    }
+
+    /// Sends a request whose 2xx body should be `expected`, and compares it chunk by chunk
+    /// as it arrives instead of keeping it: the response comes back without a body, with
+    /// what differed. Other statuses are read as [`send`](Self::send) reads them.
+    pub async fn send_checked(
+        &self,
+        request: &HttpRequest,
+        expected: &Content,
+    ) -> Result<(HttpResponse, Option<Difference>), TransportError> {
+        self.exchange(request, None, None, Some(expected)).await
+    }
+
+    async fn exchange(
+        &self,
+        request: &HttpRequest,
+        signing: Option<&Signing>,
+        body: Option<&Content>,
+        expected: Option<&Content>,
+    ) -> Result<(HttpResponse, Option<Difference>), TransportError> {
         let oss_request;
         let request = match self.endpoint.dialect {
             Dialect::Aws => request,
@@ -162,9 +195,12 @@ impl Client {
             }
         };
         let (url, host) = self.locate(request)?;
-        let signed = self
-            .sign(request, &url, &host, signing)
+        let mut signed = self
+            .sign_payload(request, &url, &host, signing, body.map(Content::len))
             .map_err(|e| TransportError::new(format!("cannot sign the request: {e:#}")))?;
+        if let Some(content) = body {
+            *signed.body_mut() = Some(reqwest::Body::wrap(ContentBody::new(content.clone())));
+        }
         let response = self
             .http
             .execute(signed)
@@ -195,18 +231,35 @@ impl Client {
             })
             .collect();
         let mut body = Vec::new();
+        let mut check = expected
+            .filter(|_| (200..300).contains(&status))
+            .map(StreamCheck::new);
         let mut response = response;
         loop {
             match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > self.max_body {
-                        return Err(TransportError::new(format!(
-                            "response body larger than {} bytes",
-                            self.max_body
-                        )));
+                Ok(Some(chunk)) => match &mut check {
+                    // Checked as it comes; past the expected length only so far.
+                    Some(check) => {
+                        if check.received() + chunk.len() as u64
+                            > expected.map_or(0, Content::len) + self.max_body as u64
+                        {
+                            return Err(TransportError::new(format!(
+                                "response body more than {} bytes longer than expected",
+                                self.max_body
+                            )));
+                        }
+                        check.feed(&chunk);
                     }
-                    body.extend_from_slice(&chunk);
-                }
+                    None => {
+                        if body.len() + chunk.len() > self.max_body {
+                            return Err(TransportError::new(format!(
+                                "response body larger than {} bytes",
+                                self.max_body
+                            )));
+                        }
+                        body.extend_from_slice(&chunk);
+                    }
+                },
                 Ok(None) => break,
                 Err(e) => {
                     return Err(TransportError::new(format!(
@@ -216,13 +269,17 @@ impl Client {
                 }
             }
         }
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok((
+            HttpResponse {
+                status,
+                headers,
+                body,
+            },
+            check.and_then(StreamCheck::finish),
+        ))
     }
 
+    #[cfg(test)]
     fn sign(
         &self,
         request: &HttpRequest,
@@ -230,8 +287,24 @@ impl Client {
         host: &str,
         signing: Option<&Signing>,
     ) -> Result<reqwest::Request> {
+        self.sign_payload(request, url, host, signing, None)
+    }
+
+    /// Signs a request; `streamed` is the length of a body sent in its place, whose
+    /// payload is then UNSIGNED-PAYLOAD (the body itself is attached after signing).
+    fn sign_payload(
+        &self,
+        request: &HttpRequest,
+        url: &str,
+        host: &str,
+        signing: Option<&Signing>,
+        streamed: Option<u64>,
+    ) -> Result<reqwest::Request> {
         let mut builder = http::Request::builder().method(request.method).uri(url);
-        let payload_hash = hex::encode(Sha256::digest(&request.body));
+        let payload = match streamed {
+            Some(_) => SignableBody::UnsignedPayload,
+            None => SignableBody::Precomputed(hex::encode(Sha256::digest(&request.body))),
+        };
         builder = builder.header("host", host);
         let unsigned_header = match signing {
             Some(Signing::HeaderNotSigned(name)) => Some(name.to_ascii_lowercase()),
@@ -253,10 +326,15 @@ impl Client {
         }
         // As the SDKs do: an empty PUT or POST still says Content-Length: 0 (Ceph RGW
         // answers 411 without it).
-        if request.body.is_empty() && matches!(request.method, "PUT" | "POST") {
+        if let Some(len) = streamed {
+            builder = builder.header("content-length", len.to_string());
+        } else if request.body.is_empty() && matches!(request.method, "PUT" | "POST") {
             builder = builder.header("content-length", "0");
         }
-        let mut http_request = builder.body(request.body.clone())?;
+        let mut http_request = match streamed {
+            Some(_) => builder.body(Vec::new())?,
+            None => builder.body(request.body.clone())?,
+        };
         if signing == Some(&Signing::Unsigned) {
             return Ok(reqwest::Request::try_from(http_request)?);
         }
@@ -316,12 +394,7 @@ impl Client {
             .iter()
             .map(|(k, v)| Ok((k.as_str(), std::str::from_utf8(v.as_bytes())?)))
             .collect::<Result<_>>()?;
-        let signable = SignableRequest::new(
-            request.method,
-            url,
-            headers.into_iter(),
-            SignableBody::Precomputed(payload_hash),
-        )?;
+        let signable = SignableRequest::new(request.method, url, headers.into_iter(), payload)?;
         let (instructions, _signature) = sign(signable, &params)?.into_parts();
         instructions.apply_to_request_http1x(&mut http_request);
         for (name, value) in late_headers {

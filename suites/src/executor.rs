@@ -1,7 +1,7 @@
 //! Runs one case: setup, the step under test, grading, data checks, cleanup.
 
 use crate::client::{Client, TransportError};
-use crate::fixtures::{self, Created, Fixture, SharedCreated};
+use crate::fixtures::{self, Content, Created, Fixture, SharedCreated};
 use crate::verdict::grade;
 use anyhow::{anyhow, Context, Result};
 use generated::runtime::{HttpResponse, ResponseError};
@@ -336,11 +336,11 @@ async fn check_data(
             .pointer("/CopyPartResult/ETag")
             .and_then(Value::as_str);
         match etag {
-            Some(etag) if unquote(etag) == md5_hex(&bytes) => {}
+            Some(etag) if unquote(etag) == bytes.md5_hex() => {}
             Some(etag) => mismatches.push(format!(
                 "part ETag {etag} is not the MD5 of the {} bytes of {selector} ({})",
                 bytes.len(),
-                md5_hex(&bytes)
+                bytes.md5_hex()
             )),
             None => mismatches.push("no CopyPartResult.ETag in the response".into()),
         }
@@ -411,47 +411,93 @@ async fn check_data(
     Ok(mismatches)
 }
 
-/// A checksum as S3 writes it: base64 of the big-endian digest.
-fn checksum(algorithm: &str, bytes: &[u8]) -> Result<String> {
+/// A checksum as S3 writes it: base64 of the big-endian digest, computed by streaming.
+fn checksum(algorithm: &str, bytes: &Content) -> Result<String> {
     use base64::Engine;
+    let all = |f: &mut dyn FnMut(&[u8])| bytes.for_each_chunk(0, bytes.len(), f);
     let digest = match algorithm {
-        "CRC32" => crc32fast::hash(bytes).to_be_bytes().to_vec(),
-        "CRC32C" => crc32c::crc32c(bytes).to_be_bytes().to_vec(),
+        "CRC32" => {
+            let mut h = crc32fast::Hasher::new();
+            all(&mut |b| h.update(b));
+            h.finalize().to_be_bytes().to_vec()
+        }
+        "CRC32C" => {
+            let mut crc = 0;
+            all(&mut |b| crc = crc32c::crc32c_append(crc, b));
+            crc.to_be_bytes().to_vec()
+        }
         "SHA1" => {
             use sha1::Digest;
-            sha1::Sha1::digest(bytes).to_vec()
+            let mut h = sha1::Sha1::new();
+            all(&mut |b| h.update(b));
+            h.finalize().to_vec()
         }
         "SHA256" => {
             use sha2::Digest;
-            sha2::Sha256::digest(bytes).to_vec()
+            let mut h = sha2::Sha256::new();
+            all(&mut |b| h.update(b));
+            h.finalize().to_vec()
         }
         other => anyhow::bail!("checksum algorithm {other} is not supported by the harness"),
     };
     Ok(base64::engine::general_purpose::STANDARD.encode(digest))
 }
 
+/// Reads the object back as a stream and compares it with `bytes` as it arrives.
 async fn check_object(
     ctx: &RunContext,
     bucket: &str,
     key: &str,
-    bytes: &[u8],
+    bytes: &Content,
     sse: Option<&fixtures::SseKey>,
 ) -> Vec<String> {
-    match fixtures::get_object(&ctx.client, bucket, key, sse).await {
-        Ok(out) => {
-            let body = out.body.unwrap_or_default();
-            if body == bytes {
-                vec![]
-            } else {
-                vec![format!(
-                    "the object holds {} bytes (MD5 {}), expected {} bytes (MD5 {})",
-                    body.len(),
-                    md5_hex(&body),
-                    bytes.len(),
-                    md5_hex(bytes)
-                )]
-            }
-        }
+    match fixtures::read_back(&ctx.client, bucket, key, sse, bytes).await {
+        Ok(None) => vec![],
+        Ok(Some(d)) => vec![format!(
+            "the object holds {} bytes (MD5 {}), expected {} bytes (MD5 {}); they differ from byte {} on",
+            d.received_len,
+            d.received_md5,
+            bytes.len(),
+            bytes.md5_hex(),
+            d.first_difference
+        )],
         Err(e) => vec![format!("the object could not be read back: {e:#}")],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_by_streaming_are_those_of_the_bytes() {
+        use base64::Engine;
+        let c = Content::generated("src", 3 * fixtures::content::CHUNK as u64 + 11);
+        let bytes = c.to_vec();
+        let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+        assert_eq!(
+            checksum("CRC32", &c).unwrap(),
+            b64(&crc32fast::hash(&bytes).to_be_bytes())
+        );
+        assert_eq!(
+            checksum("CRC32C", &c).unwrap(),
+            b64(&crc32c::crc32c(&bytes).to_be_bytes())
+        );
+        {
+            use sha1::Digest;
+            assert_eq!(
+                checksum("SHA1", &c).unwrap(),
+                b64(&sha1::Sha1::digest(&bytes))
+            );
+        }
+        {
+            use sha2::Digest;
+            assert_eq!(
+                checksum("SHA256", &c).unwrap(),
+                b64(&sha2::Sha256::digest(&bytes))
+            );
+        }
+        assert!(checksum("MD4", &c).is_err());
+        assert_eq!(c.md5_hex(), md5_hex(&bytes));
     }
 }

@@ -92,7 +92,7 @@ async fn sse_c(fixture: &mut Fixture) -> Result<bool> {
         Some(&fixture.sse),
     )
     .await?;
-    Ok(with.body.as_deref() == Some(object.data.as_slice()))
+    Ok(with.body.as_deref() == Some(object.data.to_vec().as_slice()))
 }
 
 /// Checksums work when CreateMultipartUpload takes an algorithm and says so back.
