@@ -1,4 +1,5 @@
-//! `cargo xtask matrix`: targets × features, from reports/<target>/results.json.
+//! `cargo xtask matrix`: runs each target (or, with `--from-reports`, reads its last run)
+//! and shows targets × features, from reports/<target>/results.json.
 //!
 //! Reads each target's results.json (and baseline.toml, to say which deviations are
 //! known) and writes reports/matrix.md and reports/matrix.html: one row per target, one
@@ -15,22 +16,23 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Targets to include (`all`: every folder under reports/ with a results.json; with
-    /// --run, the embedded target and every installed server).
+    /// Targets to include (`all`: the embedded target and every installed server; with
+    /// --from-reports, every folder under reports/ with a results.json).
     #[arg(long, value_delimiter = ',', default_value = "all")]
     pub targets: Vec<String>,
-    /// Run the suite against each target first (starting and stopping its server), writing
-    /// reports/<target>/; without it the matrix is made from the reports already there.
+    /// Do not run anything: make the matrix from the reports already in reports/.
+    /// Without it each target is run first (its server started and stopped), writing
+    /// reports/<target>/.
     #[arg(long)]
-    pub run: bool,
+    pub from_reports: bool,
 }
 
 pub fn run(root: &Path, args: Args) -> Result<()> {
     let reports = root.join("reports");
-    let differed = if args.run {
-        run_targets(root, &args.targets)?
-    } else {
+    let differed = if args.from_reports {
         Vec::new()
+    } else {
+        run_targets(root, &args.targets)?
     };
     let targets = select_targets(&reports, &args.targets)?;
     let features = feature_order(&root.join("suites/FEATURES.toml"))?;
@@ -66,7 +68,8 @@ fn run_targets(root: &Path, requested: &[String]) -> Result<Vec<String>> {
         for t in requested {
             if !crate::targets::is_known(t) {
                 bail!(
-                    "--run --targets {t:?}: not a target this command can start (known: {})",
+                    "--targets {t:?}: not a target this command can start (known: {}; \
+                     --from-reports reads any folder under reports/)",
                     crate::targets::all().join(", ")
                 );
             }
@@ -706,7 +709,7 @@ mod tests {
             empty.path(),
             Args {
                 targets: vec!["nope".into()],
-                run: false,
+                from_reports: true,
             },
         )
         .unwrap_err();
@@ -719,7 +722,7 @@ mod tests {
             empty.path(),
             Args {
                 targets: vec!["minio".into()],
-                run: true,
+                from_reports: false,
             },
         )
         .unwrap_err();
