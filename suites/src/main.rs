@@ -116,6 +116,18 @@ fn workspace_reports() -> PathBuf {
     suites.parent().unwrap_or(suites).join("reports")
 }
 
+/// Cases of an opt-in feature (`large`: sources of 1 GiB and more) run only with libtest's
+/// `--include-ignored` (or `--ignored`, which runs only them); otherwise they are listed as
+/// ignored, with that reason, and left out of the reports.
+const OPT_IN_FEATURES: &[&str] = &["large"];
+
+fn opt_in(case: &Case) -> Option<&str> {
+    case.features
+        .iter()
+        .map(String::as_str)
+        .find(|f| OPT_IN_FEATURES.contains(f))
+}
+
 fn load_cases() -> Result<Vec<Case>> {
     serde_json::from_str(generated::CASES_JSON)
         .context("generated/cases.json does not match the case format: run `cargo xtask codegen`")
@@ -325,7 +337,12 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
         eprintln!("a line per case: {}", log.display());
         cli.test.logfile = Some(log.to_string_lossy().into_owned());
     }
-    let progress = Arc::new(terminal::Progress::new(cases.len(), draw_bar));
+    let opted_in = cli.test.ignored || cli.test.include_ignored;
+    let to_run = cases
+        .iter()
+        .filter(|c| opted_in || opt_in(c).is_none())
+        .count();
+    let progress = Arc::new(terminal::Progress::new(to_run, draw_bar));
     let baseline_label = match &cli.baseline {
         Some(path) => path.display().to_string(),
         None => format!("reports/{target}/baseline.toml"),
@@ -343,7 +360,14 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
             let baseline_label = baseline_label.clone();
             let progress = progress.clone();
             let kind = case.features.first().cloned().unwrap_or_default();
+            let opt_in_feature = opt_in(&case).map(str::to_string);
+            let ignored_flag = opted_in && opt_in_feature.is_some();
             Trial::ignorable_test(format!("{target}::{}", case.id), move || {
+                if let (Some(feature), false) = (&opt_in_feature, opted_in) {
+                    return Ok(Completion::ignored_with(format!(
+                        "opt-in feature {feature}: run with --include-ignored"
+                    )));
+                }
                 if let Some(reason) = baseline.skip_reason(&case.id) {
                     let reason = format!("not run on this target: {reason}");
                     state.record(executor::not_run(&case, &profile, schema::Verdict::Skipped, &reason));
@@ -398,6 +422,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
                 }
             })
             .with_kind(kind)
+            .with_ignored_flag(ignored_flag)
         })
         .collect();
     let conclusion = libtest_mimic::run(&cli.test, trials);
