@@ -54,6 +54,23 @@ const FILTERS: &[(&str, &str)] = &[
         "[upload-id]",
     ),
     (r"uploadId=[^&\s\x22]+", "uploadId=[upload-id]"),
+    (r"--upload-id [^\s\x22']+", "--upload-id [upload-id]"),
+    (
+        r"<UploadId>[^<]+</UploadId>",
+        "<UploadId>[upload-id]</UploadId>",
+    ),
+    // SSE-C keys are made fresh for every case (the keys themselves are never written).
+    (
+        r"(customer-key-md5:? )'?[A-Za-z0-9+/]{22}=='?",
+        "${1}[key-md5]",
+    ),
+    // Version ids are made by the server, differently each run (`null` is not one).
+    (r"versionId=[^&\s\x22'\\]{5,}", "versionId=[version-id]"),
+    (r"--version-id [^\s\x22']{5,}", "--version-id [version-id]"),
+    (
+        r"<VersionId>[^<]{5,}</VersionId>",
+        "<VersionId>[version-id]</VersionId>",
+    ),
     (r"127\.0\.0\.1:[0-9]+", "127.0.0.1:[port]"),
     // Conditions are written relative to the source's Last-Modified.
     (
@@ -62,9 +79,9 @@ const FILTERS: &[(&str, &str)] = &[
     ),
 ];
 
-fn snapshot_settings() -> insta::Settings {
+fn snapshot_settings(target: &str) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_suffix("embedded");
+    settings.set_snapshot_suffix(target);
     settings.set_prepend_module_to_snapshot(false);
     for (regex, replacement) in FILTERS {
         settings.add_filter(regex, *replacement);
@@ -84,12 +101,8 @@ fn the_embedded_run_matches_its_snapshots_and_junit_agrees() {
 
     check_junit_counts(&raw, &junit);
 
-    // Snapshot the typed record: its run_info is a struct, so the redaction below keeps
-    // the field names (on a JSON map insta's `*` would redact the keys too). The round
-    // trip must lose nothing, or the snapshot would not show the whole file.
-    let results: schema::results::Results = serde_json::from_value(raw.clone()).unwrap();
-    assert_eq!(serde_json::to_value(&results).unwrap(), raw);
-    snapshot_settings().bind(|| {
+    let results = typed(raw);
+    snapshot_settings("embedded").bind(|| {
         // run_info is the volatile block by design: keep its keys, drop its values.
         insta::assert_json_snapshot!("results", results, {
             ".run_info.*" => "[run_info]",
@@ -97,6 +110,50 @@ fn the_embedded_run_matches_its_snapshots_and_junit_agrees() {
         insta::assert_snapshot!("summary", summary);
         insta::assert_snapshot!("junit", junit);
     });
+}
+
+/// The typed record, so that the redaction of run_info keeps its field names (on a JSON
+/// map insta's `*` would redact the keys too). The round trip must lose nothing, or the
+/// snapshot would not show the whole file.
+fn typed(raw: serde_json::Value) -> schema::results::Results {
+    let results: schema::results::Results = serde_json::from_value(raw.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&results).unwrap(), raw);
+    results
+}
+
+/// Every other committed target (reports/<target>/ of a real server): snapshots of its
+/// results.json and summary.md. Read from the committed reports, so that a re-run with
+/// `cargo xtask matrix` shows in `cargo insta review` how the server's behaviour changed;
+/// `cargo xtask test` points CONFORMANCE_FRESH_REPORTS at the runs it has just made
+/// (LocalStack, Ceph RGW), so CI compares today's behaviour with the snapshots.
+#[test]
+fn each_committed_target_matches_its_snapshots() {
+    let reports = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports");
+    let fresh = std::env::var_os("CONFORMANCE_FRESH_REPORTS").map(PathBuf::from);
+    let mut targets: Vec<String> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().join("results.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|t| t != "embedded")
+        .collect();
+    targets.sort();
+    assert!(targets.iter().any(|t| t == "localstack"), "{targets:?}");
+    for target in targets {
+        let dir = match &fresh {
+            Some(f) if f.join(&target).join("results.json").is_file() => f.join(&target),
+            _ => reports.join(&target),
+        };
+        let results = typed(serde_json::from_str(&read(&dir.join("results.json"))).unwrap());
+        assert_eq!(results.target, target, "{}", dir.display());
+        let summary = read(&dir.join("summary.md"));
+        snapshot_settings(&target).bind(|| {
+            insta::assert_json_snapshot!("results", results, {
+                ".run_info.*" => "[run_info]",
+            });
+            insta::assert_snapshot!("summary", summary);
+        });
+    }
 }
 
 /// Counts of junit.xml as results.json and the baseline imply them.

@@ -126,12 +126,16 @@ fn step(title: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Runs the suite against a target, compared with its committed baseline; the reports go
-/// to a scratch folder, since a test run must not rewrite the committed ones.
+/// Where the test command's runs write their reports: a test run must not rewrite the
+/// committed ones. The snapshot tests read them from here (CONFORMANCE_FRESH_REPORTS).
+fn fresh_reports() -> PathBuf {
+    std::env::temp_dir().join("conformance-fresh")
+}
+
+/// Runs the suite against a target, compared with its committed baseline.
 fn run_target(name: &str) -> Result<()> {
     eprintln!("==> target {name}: start, run against reports/{name}/baseline.toml, stop");
-    let scratch = std::env::temp_dir().join(format!("conformance-{name}"));
-    let code = targets::run(&root(), name, &scratch)?;
+    let code = targets::run(&root(), name, &fresh_reports())?;
     if code != 0 {
         bail!("the run against {name} does not match reports/{name}/baseline.toml (exit {code})");
     }
@@ -154,7 +158,10 @@ fn run_tests() -> Result<()> {
         ],
     )?;
     // LocalStack stands in for AWS: the aws profile must match its baseline there.
+    let _ = std::fs::remove_dir_all(fresh_reports());
     run_target("localstack")?;
+    // SAFETY: still single-threaded; the test processes started below inherit it.
+    unsafe { std::env::set_var("CONFORMANCE_FRESH_REPORTS", fresh_reports()) };
     // nextest ends on a summary line CI can read; plain cargo test where it is missing.
     let nextest = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["nextest", "--version"])
