@@ -64,6 +64,9 @@ enum Plan {
     /// The target dies at the nth UploadPartCopy: that request is dropped unanswered and
     /// the port stops listening, so every later connection is refused.
     DieAt(usize),
+    /// Every DeleteBucket of a case's bucket fails with 500 InternalError (the probe's
+    /// own bucket is spared, so the run starts).
+    DeleteBucketFails,
 }
 
 struct ProxyState {
@@ -119,11 +122,17 @@ async fn serve(mut client: TcpStream, state: Arc<ProxyState>) -> std::io::Result
                 state.died.notify_one();
                 Some(Fault::Close)
             }
-            Plan::DieAt(_) => None,
+            Plan::DieAt(_) | Plan::DeleteBucketFails => None,
         }
     } else {
         None
     };
+    if matches!(state.plan, Plan::DeleteBucketFails) && is_case_delete_bucket(&head) {
+        let error = b"<Error><Code>InternalError</Code><Message>injected</Message></Error>";
+        let answer = response("500 Internal Server Error", error);
+        client.write_all(&answer).await?;
+        return client.shutdown().await;
+    }
     match fault {
         None => forward(client, state.upstream, &head, &body).await,
         Some(fault) => inject(client, fault).await,
@@ -179,6 +188,17 @@ fn is_upload_part_copy(head: &str) -> bool {
     let request_line = head.lines().next().unwrap_or_default();
     request_line.contains("partNumber=")
         && head.to_ascii_lowercase().contains("\r\nx-amz-copy-source:")
+}
+
+/// `DELETE /<bucket>` (no key, no query) of a bucket that is not the probe's.
+fn is_case_delete_bucket(head: &str) -> bool {
+    let request_line = head.lines().next().unwrap_or_default();
+    let mut words = request_line.split(' ');
+    let (Some("DELETE"), Some(path)) = (words.next(), words.next()) else {
+        return false;
+    };
+    let bucket = path.trim_start_matches('/').trim_end_matches('/');
+    !bucket.contains(['/', '?']) && !bucket.ends_with("-probe")
 }
 
 /// Sends the request as it came (plus `connection: close`, so that s3s-fs ends the
@@ -650,4 +670,63 @@ async fn a_target_that_dies_mid_run_ends_every_later_case_as_a_harness_error() {
     );
     // Refused connections fail at once: no case waited for a timeout.
     assert!(run.took < Duration::from_secs(30), "{}", run.context());
+}
+
+// ---------------------------------------------------------------------------------------
+// Cleanup that fails.
+
+/// DeleteBucket fails for every case: each case still gets its own verdict, the failure is
+/// a line of its own in results.json and summary.md, and the next case is not touched by
+/// it (its bucket has its own name, so the leftover is no obstacle).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_cleanup_is_reported_on_its_own_and_never_spills_into_the_next_case() {
+    let fs = start_s3s_fs().await;
+    let (proxy, _state) = start_proxy(fs.addr, Plan::DeleteBucketFails).await;
+    let run = run_conformance(
+        proxy,
+        &["--test-threads", "1", "upload_part_copy/part-number/bound-"],
+    )
+    .await;
+    assert!(!run.stderr.contains("panicked"), "{}", run.context());
+    // These cases pass on s3s-fs; a cleanup problem is not a deviation of the server.
+    assert_eq!(run.code, Some(0), "{}", run.context());
+    let results = run.results();
+    let cases = results["cases"].as_array().unwrap();
+    assert!(cases.len() >= 2, "{}", run.context());
+    for case in cases {
+        assert_eq!(case["verdict"], "pass", "{case:#}");
+        let cleanup: Vec<&str> = case["cleanup"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no cleanup line: {case:#}"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let (deletes, others): (Vec<&str>, Vec<&str>) = cleanup
+            .iter()
+            .partition(|l| l.starts_with("delete bucket mpc-"));
+        assert_eq!(deletes.len(), 1, "{case:#}");
+        assert!(deletes[0].contains("500 InternalError"), "{deletes:?}");
+        // s3s-fs's own quirk, as in embedded_run.rs: AccessDenied to some Aborts.
+        for line in others {
+            assert!(
+                line.starts_with("abort upload") && line.contains("403 AccessDenied"),
+                "{case:#}"
+            );
+        }
+    }
+    // Each case's bucket stayed (the deletes were refused), and only those: the objects in
+    // them were removed before.
+    assert_eq!(leftover_buckets(fs.root.path()).len(), cases.len());
+    let summary = std::fs::read_to_string(run.reports.path().join("faults/summary.md")).unwrap();
+    let section = summary
+        .split("## Cleanup problems")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no cleanup section:\n{summary}"));
+    for case in cases {
+        let id = case["id"].as_str().unwrap();
+        assert!(
+            section.contains(&format!("{id}: delete bucket mpc-")),
+            "{section}"
+        );
+    }
 }
