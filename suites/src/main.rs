@@ -181,6 +181,18 @@ fn main() -> ExitCode {
 
 fn run(mut cli: Cli) -> Result<ExitCode> {
     let target = target_name(&cli)?;
+    for (name, value) in [
+        ("--region", Some(&cli.region)),
+        ("AWS_ACCESS_KEY_ID (--access-key)", cli.access_key.as_ref()),
+        (
+            "AWS_SECRET_ACCESS_KEY (--secret-key)",
+            cli.secret_key.as_ref(),
+        ),
+    ] {
+        if value.is_some_and(|v| v.trim().is_empty()) {
+            bail!("{name} is empty");
+        }
+    }
     // libtest-mimic panics on a log file it cannot create: find out first.
     if let Some(path) = &cli.test.logfile {
         std::fs::File::create(path)

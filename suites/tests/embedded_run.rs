@@ -172,6 +172,18 @@ fn bad_input_is_a_one_line_error_and_exit_2() {
         (&["--endpoint", "http://127.0.0.1:9"], "no access key"),
         (&["--target", "../escape"], "--target"),
         (&["--logfile", "/nonexistent/dir/run.log"], "--logfile"),
+        (&["--region", ""], "--region is empty"),
+        (
+            &[
+                "--endpoint",
+                "http://127.0.0.1:9",
+                "--access-key",
+                "",
+                "--secret-key",
+                "x",
+            ],
+            "AWS_ACCESS_KEY_ID (--access-key) is empty",
+        ),
     ];
     for (args, message) in cases {
         let out = conformance(args, dir.path());
