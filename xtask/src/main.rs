@@ -191,15 +191,7 @@ fn run_tests() -> Result<()> {
 /// Runs the runner binary with these arguments; its exit code becomes ours. It is its own
 /// binary so that xtask builds even when generated/ is stale.
 fn runner(args: &[String]) -> ExitCode {
-    let mut full = vec![
-        "run",
-        "--quiet",
-        "--package",
-        "suites",
-        "--bin",
-        "conformance",
-        "--",
-    ];
+    let mut full = targets::RUNNER.to_vec();
     full.extend(args.iter().map(String::as_str));
     match cargo(&full) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

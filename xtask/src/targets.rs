@@ -7,6 +7,17 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 
+/// `cargo` arguments that run the runner binary; its own arguments follow.
+pub const RUNNER: [&str; 7] = [
+    "run",
+    "--quiet",
+    "--package",
+    "suites",
+    "--bin",
+    "conformance",
+    "--",
+];
+
 /// The target that needs no install: the runner starts it itself.
 pub const EMBEDDED: &str = "embedded";
 
@@ -33,15 +44,7 @@ pub fn run(root: &Path, name: &str, reports_dir: &Path) -> Result<i32> {
     let baseline = root.join("reports").join(name).join("baseline.toml");
     let mut runner = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     runner
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "suites",
-            "--bin",
-            "conformance",
-            "--",
-        ])
+        .args(RUNNER)
         .args(["--target", name])
         .arg("--reports-dir")
         .arg(reports_dir)
