@@ -2401,12 +2401,12 @@ impl Report {
                     "- **a 1 GiB streamed source** ({}: {} written by PutObject, its first GiB \
                      copied by one UploadPartCopy, the upload completed with that part and the \
                      object read back), external s3s-fs, one thread: **{}** (the case: {}; exit \
-                     {:?}; {} wall, runner CPU {} user + {} sys, s3s-fs CPU {})\n",
+                     {}; {} wall, runner CPU {} user + {} sys, s3s-fs CPU {})\n",
                     g.case,
                     gib(g.source_bytes),
                     mib(g.m.max_rss_kib),
                     g.outcome,
-                    g.m.code,
+                    g.m.code.map_or("by a signal".into(), |c| c.to_string()),
                     secs(g.m.wall),
                     secs(g.m.user),
                     secs(g.m.sys),
@@ -2420,7 +2420,8 @@ impl Report {
                      while they are sent (signed `UNSIGNED-PAYLOAD`), and the object is compared \
                      with the generator chunk by chunk as it is read back, so the runner's memory \
                      does not depend on the object's size: the figure is the runner's fixed size \
-                     (binary, runtime, connection and body buffers) and matches the full run's. \
+                     (binary, runtime, connection and body buffers), about the same as with the 6 MiB \
+                     source. \
                      The harness moved {} through its own hands in this case ({:.0} MiB/s of \
                      harness CPU); the wall time is s3s-fs writing the source, copying it on disk \
                      and serving it, and the MD5s both sides compute. The opt-in case is not part \
