@@ -121,6 +121,18 @@ fn workspace_reports() -> PathBuf {
 /// ignored, with that reason, and left out of the reports.
 const OPT_IN_FEATURES: &[&str] = &["large"];
 
+/// Whether libtest's filter, `--exact` and `--skip` leave the trial of this name in.
+fn selected(args: &libtest_mimic::Arguments, name: &str) -> bool {
+    let matches = |pattern: &str| {
+        if args.exact {
+            name == pattern
+        } else {
+            name.contains(pattern)
+        }
+    };
+    args.filter.as_deref().is_none_or(matches) && !args.skip.iter().any(|s| matches(s))
+}
+
 fn opt_in(case: &Case) -> Option<&str> {
     case.features
         .iter()
@@ -352,7 +364,11 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
     let opted_in = cli.test.ignored || cli.test.include_ignored;
     let to_run = cases
         .iter()
-        .filter(|c| opted_in || opt_in(c).is_none())
+        .filter(|c| match (opt_in(c), cli.test.ignored) {
+            (Some(_), _) => opted_in,
+            (None, only_opt_in) => !only_opt_in,
+        })
+        .filter(|c| selected(&cli.test, &format!("{target}::{}", c.id)))
         .count();
     let progress = Arc::new(terminal::Progress::new(to_run, draw_bar));
     let baseline_label = match &cli.baseline {

@@ -280,6 +280,8 @@ fn a_terminal_gets_a_progress_bar_and_a_coloured_summary() {
     let screen = text(&std::fs::read(&typescript).unwrap());
     assert_eq!(out.status.code(), Some(0), "{screen}");
     assert!(screen.contains("as expected"), "no bar: {screen}");
+    // The bar counts the cases the filter leaves, not the whole grid.
+    assert!(screen.contains("0/1 "), "wrong total: {screen}");
     assert!(
         !screen.contains("... ok"),
         "libtest lines on the terminal: {screen}"
