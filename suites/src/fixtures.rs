@@ -712,6 +712,19 @@ impl Fixture {
         }
     }
 
+    /// The version id a setup read of a just-written object names: only in a bucket the
+    /// case made versioned. Some servers (moto) answer `x-amz-version-id: null` in an
+    /// unversioned bucket and then refuse `HEAD ?versionId=null` with a bare 400 (AWS sends
+    /// no version id there), which would fail the setup rather than grade the case.
+    fn version_to_read(&self, bucket: &str, version: &Option<String>) -> Option<String> {
+        let versioned = self
+            .created
+            .lock()
+            .map(|c| c.versioned.contains(bucket))
+            .unwrap_or(true);
+        version.clone().filter(|_| versioned)
+    }
+
     fn note_key(&self, bucket: &str, key: &str) {
         self.note(|c| {
             c.keys
@@ -804,7 +817,7 @@ impl Fixture {
         )
         .await?;
         // PutObject does not say when the object was written: ask.
-        head.version_id = out.version_id.clone();
+        head.version_id = self.version_to_read(&bucket, &out.version_id);
         let head = call(
             &self.client,
             "HeadObject",
@@ -1043,7 +1056,7 @@ impl Fixture {
                 let head = HeadObjectInput {
                     bucket: Some(up.bucket.clone()),
                     key: Some(up.key.clone()),
-                    version_id: out.version_id.clone(),
+                    version_id: self.version_to_read(&up.bucket, &out.version_id),
                     ..Default::default()
                 };
                 let head = call(
