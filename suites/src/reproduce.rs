@@ -43,6 +43,29 @@ fn kebab(name: &str) -> String {
     out
 }
 
+/// What botocore leaves unencoded in a copy source it is given as a string.
+const COPY_SOURCE_KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// The `--copy-source` to give the CLI for the header the harness sent. The CLI
+/// percent-encodes the value itself (up to a `?versionId=` suffix), so it gets the decoded
+/// value; `false` when encoding that again cannot give the header that was sent.
+fn cli_copy_source(sent: &str) -> (String, bool) {
+    let (path, version) = match sent.find("?versionId=") {
+        Some(i) => sent.split_at(i),
+        None => (sent, ""),
+    };
+    let Ok(decoded) = percent_encoding::percent_decode_str(path).decode_utf8() else {
+        return (sent.to_string(), false);
+    };
+    let again = percent_encoding::utf8_percent_encode(&decoded, COPY_SOURCE_KEEP).to_string();
+    (format!("{decoded}{version}"), again == path)
+}
+
 /// Single-quotes a shell word.
 fn quote(word: &str) -> String {
     if !word.is_empty()
@@ -68,19 +91,23 @@ pub fn reproduction(
         kebab(operation),
         quote(endpoint)
     );
+    let mut cli_cannot = raw_changes;
     for (member, value) in input.as_object().into_iter().flatten() {
         let text = match value {
             _ if is_secret_member(member) => "[redacted]".to_string(),
             Value::String(s) if member == "Body" => format!("<file of {} bytes>", s.len()),
+            Value::String(s) if member == "CopySource" => {
+                let (text, same) = cli_copy_source(s);
+                cli_cannot |= !same;
+                text
+            }
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
         cli.push_str(&format!(" --{} {}", kebab(member), quote(&text)));
     }
-    if raw_changes {
-        cli.push_str(
-            "  # the case also changes the request in ways the CLI cannot: see the HTTP request",
-        );
+    if cli_cannot {
+        cli.push_str("  # the case sends the request in ways the CLI cannot: see the HTTP request");
     }
     let mut http = format!("{} {} HTTP/1.1\n", request.method, request.path_and_query());
     for (name, value) in &request.headers {
@@ -149,6 +176,30 @@ mod tests {
             r.http
         );
         assert!(r.http.contains("x-amz-copy-source: b/src"), "{}", r.http);
+    }
+
+    #[test]
+    fn the_cli_gets_the_copy_source_decoded_since_it_encodes_it_again() {
+        assert_eq!(cli_copy_source("b/src"), ("b/src".into(), true));
+        assert_eq!(cli_copy_source("b/100%25.txt"), ("b/100%.txt".into(), true));
+        assert_eq!(
+            cli_copy_source("b/a%20b?versionId=v%2B1"),
+            ("b/a b?versionId=v%2B1".into(), true)
+        );
+        // No CLI value encodes to these: the HTTP request is the only reproduction.
+        assert!(!cli_copy_source("b/%ZZ").1);
+        assert!(!cli_copy_source("b/a b").1);
+        assert!(!cli_copy_source("b/%FF").1);
+        let input = json!({"Bucket": "b", "Key": "k", "UploadId": "u", "PartNumber": 1, "CopySource": "b/%ZZ"});
+        let request = generated::operations::build_request("UploadPartCopy", &input).unwrap();
+        let r = reproduction(
+            "UploadPartCopy",
+            &input,
+            &request,
+            false,
+            "http://127.0.0.1:9",
+        );
+        assert!(r.cli.contains("cannot"), "{}", r.cli);
     }
 
     #[test]
