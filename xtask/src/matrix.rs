@@ -109,7 +109,15 @@ pub fn select_targets(reports: &Path, requested: &[String]) -> Result<Vec<String
                 found.push(entry.file_name().to_string_lossy().into_owned());
             }
         }
-        found.sort();
+        // The known targets in their usual order (embedded, LocalStack, Ceph RGW, …), then
+        // any other by name.
+        let known = crate::targets::all();
+        found.sort_by_key(|t| {
+            (
+                known.iter().position(|k| k == t).unwrap_or(usize::MAX),
+                t.clone(),
+            )
+        });
         if found.is_empty() {
             bail!(
                 "no reports/<target>/results.json under {}: run `cargo xtask run` first",
