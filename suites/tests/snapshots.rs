@@ -54,7 +54,9 @@ const FILTERS: &[(&str, &str)] = &[
         "[upload-id]",
     ),
     (r"uploadId=[^&\s\x22]+", "uploadId=[upload-id]"),
-    (r"--upload-id [^\s\x22']+", "--upload-id [upload-id]"),
+    (r"--upload-id '?[^\s\x22']+'?", "--upload-id [upload-id]"),
+    (r#"(UploadId: expected \\?")[^"\\]+"#, "${1}[upload-id]"),
+    (r#"(VersionId: expected \\?")[^"\\]+"#, "${1}[version-id]"),
     (
         r"<UploadId>[^<]+</UploadId>",
         "<UploadId>[upload-id]</UploadId>",

@@ -162,9 +162,11 @@ fn run_tests() -> Result<()> {
             "warnings",
         ],
     )?;
-    // LocalStack stands in for AWS: the aws profile must match its baseline there.
+    // LocalStack stands in for AWS, Ceph RGW is the most deployed open-source server:
+    // each must match its baseline (the embedded target is run by the tests below).
     let _ = std::fs::remove_dir_all(fresh_reports());
     run_target("localstack")?;
+    run_target("ceph-rgw")?;
     // SAFETY: still single-threaded; the test processes started below inherit it.
     unsafe { std::env::set_var("CONFORMANCE_FRESH_REPORTS", fresh_reports()) };
     // nextest ends on a summary line CI can read; plain cargo test where it is missing.
