@@ -2,7 +2,7 @@
 //! path-style or virtual-hosted addressing, time limits, no retries (a retry would hide
 //! what the server did).
 
-use crate::fixtures::content::{Content, ContentBody, Difference, StreamCheck};
+use crate::content::{Content, ContentBody, Difference, StreamCheck};
 use anyhow::{Context, Result};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{

@@ -481,7 +481,7 @@ mod tests {
     #[test]
     fn checksums_by_streaming_are_those_of_the_bytes() {
         use base64::Engine;
-        let c = Content::generated("src", 3 * fixtures::content::CHUNK as u64 + 11);
+        let c = Content::generated("src", 3 * crate::content::CHUNK as u64 + 11);
         let bytes = c.to_vec();
         let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
         assert_eq!(

@@ -7,6 +7,7 @@
 //! unexpected pass; 2: usage or setup error.
 
 mod client;
+mod content;
 mod embedded;
 mod executor;
 mod fixtures;
