@@ -570,7 +570,21 @@ fn retry<T>(
 }
 
 /// One mon and one OSD on memstore (no mgr), then radosgw with beast on 127.0.0.1.
+/// The Ceph release the committed ceph-rgw baseline was recorded with.
+const CEPH_BASELINE_RELEASE: &str = "16.2.";
+
 fn launch_ceph(ctx: &mut Ctx, group: &mut Group) -> Result<()> {
+    // Another Ceph release (Debian 13 ships 18) behaves otherwise: say so before the run
+    // is compared with a baseline recorded on 16.2.
+    if let Ok(out) = Command::new("radosgw").arg("--version").output() {
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !version.contains(&format!("version {CEPH_BASELINE_RELEASE}")) {
+            eprintln!(
+                "warning: {version:?} is not Ceph {CEPH_BASELINE_RELEASE}x, which \
+                 reports/ceph-rgw/baseline.toml was recorded with"
+            );
+        }
+    }
     let d = ctx.data.clone();
     for sub in ["mon", "osd", "run", "rgw", "crash", "log"] {
         ctx.path(sub)?;
