@@ -1,33 +1,14 @@
 //! Criterion benches of codegen's pure parts, on the real models/ and suites/:
 //! `cargo bench -p xtask --bench codegen`. `cargo xtask bench` copies the last results into
 //! docs/benchmarks.md.
-//!
-//! xtask is a binary crate, so its modules are compiled in here by path. codegen.rs refers to
-//! `crate::scenarios`, `crate::smithy` and `crate::write_atomically`: this crate root
-//! provides the same names.
-
-#[allow(dead_code)]
-#[path = "../src/codegen.rs"]
-mod codegen;
-#[allow(dead_code)]
-#[path = "../src/scenarios.rs"]
-mod scenarios;
-#[allow(dead_code)]
-#[path = "../src/smithy.rs"]
-mod smithy;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use xtask::{codegen, scenarios, smithy};
 
 /// What `codegen::run` writes with (it is not benched: it writes files).
-#[allow(dead_code)]
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes)?;
-    Ok(())
-}
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -1,17 +1,17 @@
 //! The one front door: `cargo xtask <command>`.
 
 mod bench;
-mod codegen;
 mod endpoint;
 mod matrix;
 mod models_import;
-mod scenarios;
-mod smithy;
 mod targets;
+
+// The code generator is a library as well, so that benches/ can call it.
+use xtask::{codegen, scenarios, smithy, write_atomically};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 #[derive(Parser)]
@@ -99,17 +99,6 @@ fn root() -> PathBuf {
         .parent()
         .expect("xtask is inside the workspace")
         .to_path_buf()
-}
-
-/// Writes a file through a temporary sibling, so a reader never sees half of it.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let tmp = path.with_extension("tmp-write");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 /// Runs a command from the workspace root; its exit code becomes ours.
