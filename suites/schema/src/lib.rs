@@ -7,6 +7,33 @@ use std::collections::BTreeMap;
 
 pub mod results;
 
+/// A model name in lower case with `sep` between its words, the rule the AWS SDKs and CLI
+/// use: `SSECustomerKeyMD5` → `sse{sep}customer{sep}key{sep}md5`, `ETag` → `e{sep}tag`.
+/// Codegen names fields with it (`_`), reproductions name CLI options (`-`).
+pub fn join_words(name: &str, sep: char) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                None => false,
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
+                _ => false,
+            };
+            if boundary {
+                out.push(sep);
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// One concrete case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
