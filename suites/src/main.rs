@@ -419,7 +419,19 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
                     progress.case_done(false, Some(&format!("{}: {reason}", case.id)));
                     return Err(Failed::from(reason));
                 }
-                let outcome = handle.block_on(executor::run_case(&ctx, &case, index));
+                // The case runs as a task on the runtime's own threads, which also poll the
+                // sockets: this thread sleeps until the case is over instead of being woken
+                // for every read and write.
+                let task = {
+                    let (ctx, case) = (ctx.clone(), case.clone());
+                    handle.spawn(async move { executor::run_case(&ctx, &case, index).await })
+                };
+                let outcome = match handle.block_on(task) {
+                    Ok(outcome) => outcome,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    // Only a runtime shutting down cancels a task.
+                    Err(e) => return Err(Failed::from(format!("the case was cancelled: {e}"))),
+                };
                 if outcome.target_unreachable {
                     state.unreachable_streak.fetch_add(1, Ordering::SeqCst);
                 } else {
