@@ -398,7 +398,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
                     )));
                 }
                 if let Some(reason) = baseline.skip_reason(&case.id) {
-                    let reason = format!("not run on this target: {reason}");
+                    let reason = format!("{}{reason}", schema::results::NOT_RUN_ON_TARGET);
                     state.record(executor::not_run(&case, &profile, schema::Verdict::Skipped, &reason));
                     progress.case_done(true, None);
                     return Ok(Completion::ignored_with(reason));

@@ -147,6 +147,10 @@ impl CaseResult {
     }
 }
 
+/// How the detail of a case starts when the target's baseline says not to run it at all:
+/// it brings the target down.
+pub const NOT_RUN_ON_TARGET: &str = "not run on this target: ";
+
 impl Results {
     /// `N cases: x behave as AWS does, y deviate (z critical), w skipped`, marked when the
     /// run was interrupted or did not verify TLS. summary.md and the matrix lead with it.
@@ -161,6 +165,21 @@ impl Results {
             "{} cases: {passed} behave as AWS does, {deviations} deviate ({critical} critical), {skipped} skipped",
             self.cases.len()
         );
+        let crashers = self
+            .cases
+            .iter()
+            .filter(|c| c.verdict == Verdict::Skipped)
+            .filter(|c| {
+                c.details
+                    .first()
+                    .is_some_and(|d| d.starts_with(NOT_RUN_ON_TARGET))
+            })
+            .count();
+        if crashers > 0 {
+            line.push_str(&format!(
+                " ({crashers} of them because they bring the target down)"
+            ));
+        }
         if self.run_info.insecure {
             line.push_str(" (TLS certificates were not verified: --insecure)");
         }
@@ -168,5 +187,59 @@ impl Results {
             line = format!("INTERRUPTED, partial run. {line}");
         }
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(id: &str, verdict: Verdict, detail: &str) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            title: String::new(),
+            refs: vec![],
+            features: vec![],
+            verdict,
+            source: String::new(),
+            expected: Expected {
+                status: Some(200),
+                code: None,
+            },
+            observed: None,
+            details: vec![detail.into()],
+            notes: vec![],
+            cleanup: vec![],
+            reproduction: None,
+        }
+    }
+
+    #[test]
+    fn the_verdict_line_says_how_many_cases_bring_the_target_down() {
+        let run_info = RunInfo {
+            run_id: "r".into(),
+            started_at: String::new(),
+            duration_ms: 0,
+            endpoint: String::new(),
+            harness_version: String::new(),
+            interrupted: false,
+            insecure: false,
+        };
+        let cases = vec![
+            case("a", Verdict::Pass, ""),
+            case("b", Verdict::Skipped, "the target lacks versioning"),
+            case(
+                "c",
+                Verdict::Skipped,
+                &format!("{NOT_RUN_ON_TARGET}it aborts"),
+            ),
+            case("d", Verdict::SilentAccept, "200"),
+        ];
+        let r = Results::new("t", "aws", vec![], cases, run_info);
+        assert_eq!(
+            r.verdict_line(),
+            "4 cases: 1 behave as AWS does, 1 deviate (1 critical), 2 skipped \
+             (1 of them because they bring the target down)"
+        );
     }
 }
