@@ -78,6 +78,15 @@ impl std::fmt::Debug for SseKey {
     }
 }
 
+/// What a write answered, before the object is recorded.
+struct Written {
+    bucket: String,
+    key: String,
+    etag: Option<String>,
+    version_id: Option<String>,
+    data: Content,
+}
+
 #[derive(Debug, Clone)]
 pub struct ObjectInfo {
     pub bucket: String,
@@ -287,13 +296,7 @@ impl Fixture {
             key: Some(key.clone()),
             ..Default::default()
         };
-        let mut head = HeadObjectInput {
-            bucket: Some(bucket.clone()),
-            key: Some(key.clone()),
-            ..Default::default()
-        };
         with_sse!(input, &sse);
-        with_sse!(head, &sse);
         self.note_key(&bucket, &key);
         let out = call_with_body(
             &self.client,
@@ -303,8 +306,33 @@ impl Fixture {
             PutObjectOutput::parse,
         )
         .await?;
-        // PutObject does not say when the object was written: ask.
-        head.version_id = self.version_to_read(&bucket, &out.version_id);
+        let written = Written {
+            bucket,
+            key,
+            etag: out.e_tag,
+            version_id: out.version_id,
+            data,
+        };
+        self.record_written(name, "PutObject", written, sse.as_ref())
+            .await
+    }
+
+    /// An object the server has just written: a HEAD tells when (and its ETag, when the
+    /// write did not say), then it is named for the case's expectations.
+    async fn record_written(
+        &mut self,
+        name: &str,
+        operation: &str,
+        written: Written,
+        sse: Option<&SseKey>,
+    ) -> Result<()> {
+        let mut head = HeadObjectInput {
+            bucket: Some(written.bucket.clone()),
+            key: Some(written.key.clone()),
+            version_id: self.version_to_read(&written.bucket, &written.version_id),
+            ..Default::default()
+        };
+        with_sse!(head, sse);
         let head = call(
             &self.client,
             "HeadObject",
@@ -312,24 +340,23 @@ impl Fixture {
             HeadObjectOutput::parse,
         )
         .await?;
-        let last_modified = head
-            .last_modified
-            .as_deref()
-            .and_then(|t| httpdate::parse_http_date(t).ok());
-        let etag = out
-            .e_tag
+        let etag = written
+            .etag
             .or(head.e_tag)
-            .context("PutObject: no ETag in the response")?;
+            .with_context(|| format!("{operation}: no ETag in the response"))?;
         self.objects.insert(
             name.to_string(),
             ObjectInfo {
-                bucket,
-                key,
+                bucket: written.bucket,
+                key: written.key,
                 etag,
-                version_id: out.version_id,
+                version_id: written.version_id,
                 delete_marker: None,
-                last_modified,
-                data,
+                last_modified: head
+                    .last_modified
+                    .as_deref()
+                    .and_then(|t| httpdate::parse_http_date(t).ok()),
+                data: written.data,
             },
         );
         Ok(())
@@ -404,12 +431,26 @@ impl Fixture {
         )
         .await?;
         let etag = out.e_tag.context("UploadPart: no ETag in the response")?;
-        let (bucket, key) = (up.bucket.clone(), up.key.clone());
+        self.record_part(upload, number, name, etag, data)
+    }
+
+    /// A part the server confirmed: listed for Complete, and named like an object so that
+    /// expectations can name its bytes.
+    fn record_part(
+        &mut self,
+        upload: &str,
+        number: i64,
+        name: &str,
+        etag: String,
+        data: Content,
+    ) -> Result<()> {
         let part = completed_part(number, etag.clone())?;
-        if let Some(up) = self.uploads.get_mut(upload) {
-            up.parts.insert(number, part);
-        }
-        // Parts are named like objects so that expectations can name their bytes.
+        let up = self
+            .uploads
+            .get_mut(upload)
+            .with_context(|| format!("no upload named {upload:?}"))?;
+        up.parts.insert(number, part);
+        let (bucket, key) = (up.bucket.clone(), up.key.clone());
         self.objects.insert(
             name.to_string(),
             ObjectInfo {
@@ -468,24 +509,7 @@ impl Fixture {
             None => source.to_string(),
         };
         let data = self.bytes(&selector)?;
-        let (bucket, key) = (up.bucket.clone(), up.key.clone());
-        let part = completed_part(number, etag.clone())?;
-        if let Some(up) = self.uploads.get_mut(upload) {
-            up.parts.insert(number, part);
-        }
-        self.objects.insert(
-            name.to_string(),
-            ObjectInfo {
-                bucket,
-                key,
-                etag,
-                version_id: None,
-                delete_marker: None,
-                last_modified: None,
-                data,
-            },
-        );
-        Ok(())
+        self.record_part(upload, number, name, etag, data)
     }
 
     /// Runs one setup step.
@@ -540,37 +564,15 @@ impl Fixture {
                 let up = self.uploads.remove(&upload).context("upload vanished")?;
                 let out = complete(&self.client, &up, None).await?;
                 self.forget_upload(&up.id);
-                let head = HeadObjectInput {
-                    bucket: Some(up.bucket.clone()),
-                    key: Some(up.key.clone()),
-                    version_id: self.version_to_read(&up.bucket, &out.version_id),
-                    ..Default::default()
+                let written = Written {
+                    bucket: up.bucket,
+                    key: up.key,
+                    etag: out.e_tag,
+                    version_id: out.version_id,
+                    data,
                 };
-                let head = call(
-                    &self.client,
-                    "HeadObject",
-                    head.build(),
-                    HeadObjectOutput::parse,
-                )
-                .await?;
-                self.objects.insert(
-                    name.clone(),
-                    ObjectInfo {
-                        bucket: up.bucket,
-                        key: up.key,
-                        etag: out
-                            .e_tag
-                            .or(head.e_tag)
-                            .context("CompleteMultipartUpload: no ETag")?,
-                        version_id: out.version_id,
-                        delete_marker: None,
-                        last_modified: head
-                            .last_modified
-                            .as_deref()
-                            .and_then(|t| httpdate::parse_http_date(t).ok()),
-                        data,
-                    },
-                );
+                self.record_written(name, "CompleteMultipartUpload", written, None)
+                    .await?;
             }
             Step::DeleteObject { name } => {
                 let object = self
