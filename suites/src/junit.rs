@@ -101,49 +101,24 @@ fn first_detail(case: &CaseResult) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{Deviation, RunInfo};
-    use schema::results::{Expected, Observed};
+    use crate::results::Deviation;
+    use schema::results::Observed;
 
     fn case(id: &str, verdict: Verdict, observed: Option<(u16, Option<&str>)>) -> CaseResult {
         CaseResult {
-            id: id.into(),
-            title: format!("title of {id}"),
-            refs: vec!["R1".into()],
             features: vec!["range".into(), "error-codes".into()],
-            verdict,
-            source: "doc:001".into(),
-            expected: Expected {
-                status: Some(400),
-                code: Some("InvalidArgument".into()),
-            },
             observed: observed.map(|(status, code)| Observed {
                 status,
                 code: code.map(Into::into),
                 message: None,
             }),
             details: vec![format!("detail of {id}")],
-            notes: vec![],
-            cleanup: vec![],
-            reproduction: None,
+            ..schema::results::sample::case(id, verdict)
         }
     }
 
     fn results(cases: Vec<CaseResult>) -> Results {
-        Results::new(
-            "t",
-            "aws",
-            vec![],
-            cases,
-            RunInfo {
-                run_id: "r".into(),
-                started_at: "now".into(),
-                duration_ms: 1,
-                endpoint: "http://127.0.0.1:1".into(),
-                harness_version: "0".into(),
-                interrupted: false,
-                insecure: false,
-            },
-        )
+        schema::results::sample::results("t", cases)
     }
 
     fn deviation(case: &str, verdict: Verdict) -> Deviation {

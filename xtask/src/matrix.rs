@@ -543,7 +543,7 @@ fn worst(cases: &[&CaseResult]) -> Option<Shade> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use schema::results::{Expected, Observed, RunInfo};
+    use schema::results::Observed;
     use std::time::{Duration, Instant};
 
     fn root() -> PathBuf {
@@ -555,44 +555,19 @@ mod tests {
 
     fn case(id: &str, features: &[&str], verdict: Verdict) -> CaseResult {
         CaseResult {
-            id: id.into(),
             title: format!("title <of> {id}"),
-            refs: vec!["R1".into()],
             features: features.iter().map(|f| f.to_string()).collect(),
-            verdict,
-            source: "doc:001".into(),
-            expected: Expected {
-                status: Some(400),
-                code: Some("InvalidArgument".into()),
-            },
             observed: Some(Observed {
                 status: 200,
                 code: None,
                 message: None,
             }),
-            details: vec![],
-            notes: vec![],
-            cleanup: vec![],
-            reproduction: None,
+            ..schema::results::sample::case(id, verdict)
         }
     }
 
     fn results(target: &str, cases: Vec<CaseResult>) -> Results {
-        Results::new(
-            target,
-            "aws",
-            vec![],
-            cases,
-            RunInfo {
-                run_id: "r".into(),
-                started_at: "now".into(),
-                duration_ms: 1,
-                endpoint: "http://127.0.0.1:1".into(),
-                harness_version: "0".into(),
-                interrupted: false,
-                insecure: false,
-            },
-        )
+        schema::results::sample::results(target, cases)
     }
 
     fn write_results(reports: &Path, r: &Results) {

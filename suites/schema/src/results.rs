@@ -190,54 +190,69 @@ impl Results {
     }
 }
 
-#[cfg(test)]
-mod tests {
+/// Records for the tests of what reads results (JUnit, the matrix, the verdict line): the
+/// fields no such test looks at are filled in once, here.
+pub mod sample {
     use super::*;
 
-    fn case(id: &str, verdict: Verdict, detail: &str) -> CaseResult {
+    /// A case of feature `range` that expected 400 InvalidArgument and saw nothing.
+    pub fn case(id: &str, verdict: Verdict) -> CaseResult {
         CaseResult {
             id: id.into(),
-            title: String::new(),
-            refs: vec![],
-            features: vec![],
+            title: format!("title of {id}"),
+            refs: vec!["R1".into()],
+            features: vec!["range".into()],
             verdict,
-            source: String::new(),
+            source: "doc:001".into(),
             expected: Expected {
-                status: Some(200),
-                code: None,
+                status: Some(400),
+                code: Some("InvalidArgument".into()),
             },
             observed: None,
-            details: vec![detail.into()],
+            details: vec![],
             notes: vec![],
             cleanup: vec![],
             reproduction: None,
         }
     }
 
+    pub fn results(target: &str, cases: Vec<CaseResult>) -> Results {
+        Results::new(
+            target,
+            "aws",
+            vec![],
+            cases,
+            RunInfo {
+                run_id: "r".into(),
+                started_at: "now".into(),
+                duration_ms: 1,
+                endpoint: "http://127.0.0.1:1".into(),
+                harness_version: "0".into(),
+                interrupted: false,
+                insecure: false,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
     #[test]
     fn the_verdict_line_says_how_many_cases_bring_the_target_down() {
-        let run_info = RunInfo {
-            run_id: "r".into(),
-            started_at: String::new(),
-            duration_ms: 0,
-            endpoint: String::new(),
-            harness_version: String::new(),
-            interrupted: false,
-            insecure: false,
+        let skipped = |id: &str, why: &str| CaseResult {
+            details: vec![why.into()],
+            ..sample::case(id, Verdict::Skipped)
         };
         let cases = vec![
-            case("a", Verdict::Pass, ""),
-            case("b", Verdict::Skipped, "the target lacks versioning"),
-            case(
-                "c",
-                Verdict::Skipped,
-                &format!("{NOT_RUN_ON_TARGET}it aborts"),
-            ),
-            case("d", Verdict::SilentAccept, "200"),
+            sample::case("a", Verdict::Pass),
+            skipped("b", "the target lacks versioning"),
+            skipped("c", &format!("{NOT_RUN_ON_TARGET}it aborts")),
+            sample::case("d", Verdict::SilentAccept),
         ];
-        let r = Results::new("t", "aws", vec![], cases, run_info);
         assert_eq!(
-            r.verdict_line(),
+            sample::results("t", cases).verdict_line(),
             "4 cases: 1 behave as AWS does, 1 deviate (1 critical), 2 skipped \
              (1 of them because they bring the target down)"
         );
