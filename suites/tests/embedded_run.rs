@@ -1,18 +1,14 @@
 //! End to end: the runner binary against the embedded s3s-fs server, and its refusal of
 //! bad input. Reports go to a temporary folder, never to the committed reports/.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn conformance(args: &[&str], reports: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_conformance"))
+    common::runner(reports)
         .args(args)
-        .arg("--reports-dir")
-        .arg(reports)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .expect("the runner starts")
 }

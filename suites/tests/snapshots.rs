@@ -5,9 +5,10 @@
 //! The snapshots live in tests/snapshots/. To accept a change: `cargo insta review`, or
 //! `INSTA_UPDATE=always cargo test -p suites --test snapshots` and review the git diff.
 
+mod common;
+
 use quick_junit::{Report, TestCaseStatus};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Runs every case against the embedded server with the committed baseline, as
 /// `cargo xtask run` does, and returns the folder holding the target's reports.
@@ -17,14 +18,8 @@ fn run_embedded(reports: &Path, filter: &[&str], baseline: Option<&Path>) -> Pat
     if let Some(baseline) = baseline {
         std::fs::copy(baseline, target_dir.join("baseline.toml")).unwrap();
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
+    let out = common::runner(reports)
         .args(filter)
-        .arg("--reports-dir")
-        .arg(reports)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .expect("the runner starts");
     // Exit 1 is a deviation the baseline does not list: still a complete report.

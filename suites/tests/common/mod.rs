@@ -74,3 +74,17 @@ pub fn leftover_uploads(root: &Path) -> Vec<String> {
     left.sort();
     left
 }
+
+/// The runner binary writing its reports under `reports`, with no credentials, session
+/// token or step summary from the environment of whoever runs the tests.
+pub fn runner(reports: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"));
+    command
+        .arg("--reports-dir")
+        .arg(reports)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY");
+    command
+}
