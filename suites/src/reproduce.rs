@@ -117,20 +117,25 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The reproduction of an UploadPartCopy with this input, built by the generated binding.
+    fn upload_part_copy(input: &Value) -> Reproduction {
+        let request = generated::operations::build_request("UploadPartCopy", input).unwrap();
+        reproduction(
+            "UploadPartCopy",
+            input,
+            &request,
+            false,
+            "http://127.0.0.1:9000",
+        )
+    }
+
     #[test]
     fn the_cli_line_names_the_operation_and_members_and_hides_keys() {
         let input = json!({
             "Bucket": "b", "Key": "a key", "UploadId": "u1", "PartNumber": 1,
             "CopySource": "b/src", "SSECustomerKey": "c2VjcmV0", "SSECustomerKeyMD5": "md5"
         });
-        let request = generated::operations::build_request("UploadPartCopy", &input).unwrap();
-        let r = reproduction(
-            "UploadPartCopy",
-            &input,
-            &request,
-            false,
-            "http://127.0.0.1:9000",
-        );
+        let r = upload_part_copy(&input);
         assert!(
             r.cli
                 .starts_with("aws s3api upload-part-copy --endpoint-url http://127.0.0.1:9000"),
@@ -171,14 +176,7 @@ mod tests {
         assert!(!cli_copy_source("b/a b").1);
         assert!(!cli_copy_source("b/%FF").1);
         let input = json!({"Bucket": "b", "Key": "k", "UploadId": "u", "PartNumber": 1, "CopySource": "b/%ZZ"});
-        let request = generated::operations::build_request("UploadPartCopy", &input).unwrap();
-        let r = reproduction(
-            "UploadPartCopy",
-            &input,
-            &request,
-            false,
-            "http://127.0.0.1:9",
-        );
+        let r = upload_part_copy(&input);
         assert!(r.cli.contains("cannot"), "{}", r.cli);
     }
 
