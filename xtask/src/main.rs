@@ -137,6 +137,18 @@ fn run_target(name: &str) -> Result<()> {
 }
 
 fn run_tests() -> Result<()> {
+    // rustfmt and clippy are rustup components a minimal toolchain may lack.
+    let components = Command::new("rustup")
+        .args(["component", "add", "rustfmt", "clippy"])
+        .output();
+    if let Ok(out) = components {
+        if !out.status.success() {
+            eprintln!(
+                "rustup could not add rustfmt and clippy: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
     step("generated/ is up to date", &["xtask", "codegen", "--check"])?;
     step("formatting", &["fmt", "--all", "--", "--check"])?;
     step(
