@@ -7,8 +7,8 @@
 //! assertions in them are contracts the generated code documents.
 
 use generated::operations::{build_request, parse_response, OPERATIONS};
-use generated::runtime::{is_error_document, HttpResponse, ResponseError, S3Error, XmlNode};
 use serde_json::Value;
+use wire::{is_error_document, HttpResponse, ResponseError, S3Error, XmlNode};
 
 /// Operations whose output is an XML document that S3 may replace by an `<Error>`
 /// document even with status 200.

@@ -2,10 +2,8 @@
 // generator (xtask/), its templates (xtask/templates/) or the scenarios (suites/cases/).
 //! S3 operation types and HTTP bindings for the operations in models/, and the expanded
 //! case table of suites/.
-#![allow(clippy::all, clippy::pedantic)]
 
 pub mod operations;
-pub mod runtime;
 pub mod shapes;
 
 /// The expanded cases, in the format of the `schema` crate.

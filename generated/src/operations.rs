@@ -3,10 +3,10 @@
 //! One input and one output type per operation: the input builds its HTTP request, the
 //! output reads its HTTP response.
 
-use crate::runtime::*;
 use serde_json::Value;
 #[allow(unused_imports)]
 use std::collections::BTreeMap;
+use wire::*;
 
 /// The XML namespace of request payloads.
 pub const XML_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -165,7 +165,7 @@ impl AbortMultipartUploadInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -174,7 +174,7 @@ impl AbortMultipartUploadInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -221,12 +221,13 @@ impl AbortMultipartUploadOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = AbortMultipartUploadOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
+        let mut out = AbortMultipartUploadOutput {
+            request_charged: header_member(response, "x-amz-request-charged")?,
+        };
         Ok(out)
     }
 }
@@ -382,7 +383,7 @@ impl CompleteMultipartUploadInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -391,7 +392,7 @@ impl CompleteMultipartUploadInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -522,18 +523,22 @@ impl CompleteMultipartUploadOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = CompleteMultipartUploadOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.expiration = header_member(response, "x-amz-expiration")?;
-        out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
-        out.version_id = header_member(response, "x-amz-version-id")?;
-        out.ssekms_key_id = header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?;
-        out.bucket_key_enabled =
-            header_member(response, "x-amz-server-side-encryption-bucket-key-enabled")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
+        let mut out = CompleteMultipartUploadOutput {
+            expiration: header_member(response, "x-amz-expiration")?,
+            server_side_encryption: header_member(response, "x-amz-server-side-encryption")?,
+            version_id: header_member(response, "x-amz-version-id")?,
+            ssekms_key_id: header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?,
+            bucket_key_enabled: header_member(
+                response,
+                "x-amz-server-side-encryption-bucket-key-enabled",
+            )?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            ..Default::default()
+        };
         if let Some(root) = xml_body(response)? {
             let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
                 out.location = xml_member(root, "Location")?;
@@ -695,7 +700,7 @@ impl CreateBucketInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -765,13 +770,14 @@ impl CreateBucketOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = CreateBucketOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.location = header_member(response, "location")?;
-        out.bucket_arn = header_member(response, "x-amz-bucket-arn")?;
+        let mut out = CreateBucketOutput {
+            location: header_member(response, "location")?,
+            bucket_arn: header_member(response, "x-amz-bucket-arn")?,
+        };
         Ok(out)
     }
 }
@@ -962,7 +968,7 @@ impl CreateMultipartUploadInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -971,7 +977,7 @@ impl CreateMultipartUploadInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -1120,26 +1126,36 @@ impl CreateMultipartUploadOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = CreateMultipartUploadOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.abort_date = header_member(response, "x-amz-abort-date")?;
-        out.abort_rule_id = header_member(response, "x-amz-abort-rule-id")?;
-        out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
-        out.sse_customer_algorithm =
-            header_member(response, "x-amz-server-side-encryption-customer-algorithm")?;
-        out.sse_customer_key_md5 =
-            header_member(response, "x-amz-server-side-encryption-customer-key-md5")?;
-        out.ssekms_key_id = header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?;
-        out.ssekms_encryption_context =
-            header_member(response, "x-amz-server-side-encryption-context")?;
-        out.bucket_key_enabled =
-            header_member(response, "x-amz-server-side-encryption-bucket-key-enabled")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
-        out.checksum_algorithm = header_member(response, "x-amz-checksum-algorithm")?;
-        out.checksum_type = header_member(response, "x-amz-checksum-type")?;
+        let mut out = CreateMultipartUploadOutput {
+            abort_date: header_member(response, "x-amz-abort-date")?,
+            abort_rule_id: header_member(response, "x-amz-abort-rule-id")?,
+            server_side_encryption: header_member(response, "x-amz-server-side-encryption")?,
+            sse_customer_algorithm: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-algorithm",
+            )?,
+            sse_customer_key_md5: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-key-md5",
+            )?,
+            ssekms_key_id: header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?,
+            ssekms_encryption_context: header_member(
+                response,
+                "x-amz-server-side-encryption-context",
+            )?,
+            bucket_key_enabled: header_member(
+                response,
+                "x-amz-server-side-encryption-bucket-key-enabled",
+            )?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            checksum_algorithm: header_member(response, "x-amz-checksum-algorithm")?,
+            checksum_type: header_member(response, "x-amz-checksum-type")?,
+            ..Default::default()
+        };
         if let Some(root) = xml_body(response)? {
             let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
                 out.bucket = xml_member(root, "Bucket")?;
@@ -1232,7 +1248,7 @@ impl DeleteBucketInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -1267,11 +1283,11 @@ impl DeleteBucketOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = DeleteBucketOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
+        let mut out = DeleteBucketOutput {};
         Ok(out)
     }
 }
@@ -1343,7 +1359,7 @@ impl DeleteObjectInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -1352,7 +1368,7 @@ impl DeleteObjectInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -1413,14 +1429,15 @@ impl DeleteObjectOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = DeleteObjectOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.delete_marker = header_member(response, "x-amz-delete-marker")?;
-        out.version_id = header_member(response, "x-amz-version-id")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
+        let mut out = DeleteObjectOutput {
+            delete_marker: header_member(response, "x-amz-delete-marker")?,
+            version_id: header_member(response, "x-amz-version-id")?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+        };
         Ok(out)
     }
 }
@@ -1489,7 +1506,7 @@ impl DeleteObjectsInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -1553,12 +1570,14 @@ impl DeleteObjectsOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = DeleteObjectsOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
+        let mut out = DeleteObjectsOutput {
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            ..Default::default()
+        };
         if let Some(root) = xml_body(response)? {
             let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
                 out.deleted = xml_flat_list::<crate::shapes::DeletedObject>(root, "Deleted")?;
@@ -1694,7 +1713,7 @@ impl GetObjectInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -1703,7 +1722,7 @@ impl GetObjectInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -1846,55 +1865,63 @@ impl GetObjectOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = GetObjectOutput::default();
-        out.body = Some(response.body.clone().into());
-        out.delete_marker = header_member(response, "x-amz-delete-marker")?;
-        out.accept_ranges = header_member(response, "accept-ranges")?;
-        out.expiration = header_member(response, "x-amz-expiration")?;
-        out.restore = header_member(response, "x-amz-restore")?;
-        out.last_modified = header_member(response, "last-modified")?;
-        out.content_length = header_member(response, "content-length")?;
-        out.e_tag = header_member(response, "etag")?;
-        out.checksum_crc32 = header_member(response, "x-amz-checksum-crc32")?;
-        out.checksum_crc32_c = header_member(response, "x-amz-checksum-crc32c")?;
-        out.checksum_crc64_nvme = header_member(response, "x-amz-checksum-crc64nvme")?;
-        out.checksum_sha1 = header_member(response, "x-amz-checksum-sha1")?;
-        out.checksum_sha256 = header_member(response, "x-amz-checksum-sha256")?;
-        out.checksum_sha512 = header_member(response, "x-amz-checksum-sha512")?;
-        out.checksum_md5 = header_member(response, "x-amz-checksum-md5")?;
-        out.checksum_xxhash64 = header_member(response, "x-amz-checksum-xxhash64")?;
-        out.checksum_xxhash3 = header_member(response, "x-amz-checksum-xxhash3")?;
-        out.checksum_xxhash128 = header_member(response, "x-amz-checksum-xxhash128")?;
-        out.checksum_type = header_member(response, "x-amz-checksum-type")?;
-        out.missing_meta = header_member(response, "x-amz-missing-meta")?;
-        out.version_id = header_member(response, "x-amz-version-id")?;
-        out.cache_control = header_member(response, "cache-control")?;
-        out.content_disposition = header_member(response, "content-disposition")?;
-        out.content_encoding = header_member(response, "content-encoding")?;
-        out.content_language = header_member(response, "content-language")?;
-        out.content_range = header_member(response, "content-range")?;
-        out.content_type = header_member(response, "content-type")?;
-        out.expires = header_member(response, "expires")?;
-        out.website_redirect_location = header_member(response, "x-amz-website-redirect-location")?;
-        out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
-        out.metadata = prefix_headers(response, "x-amz-meta-");
-        out.sse_customer_algorithm =
-            header_member(response, "x-amz-server-side-encryption-customer-algorithm")?;
-        out.sse_customer_key_md5 =
-            header_member(response, "x-amz-server-side-encryption-customer-key-md5")?;
-        out.ssekms_key_id = header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?;
-        out.bucket_key_enabled =
-            header_member(response, "x-amz-server-side-encryption-bucket-key-enabled")?;
-        out.storage_class = header_member(response, "x-amz-storage-class")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
-        out.replication_status = header_member(response, "x-amz-replication-status")?;
-        out.parts_count = header_member(response, "x-amz-mp-parts-count")?;
-        out.tag_count = header_member(response, "x-amz-tagging-count")?;
-        out.object_lock_mode = header_member(response, "x-amz-object-lock-mode")?;
-        out.object_lock_retain_until_date =
-            header_member(response, "x-amz-object-lock-retain-until-date")?;
-        out.object_lock_legal_hold_status =
-            header_member(response, "x-amz-object-lock-legal-hold")?;
+        let mut out = GetObjectOutput {
+            body: Some(response.body.clone()),
+            delete_marker: header_member(response, "x-amz-delete-marker")?,
+            accept_ranges: header_member(response, "accept-ranges")?,
+            expiration: header_member(response, "x-amz-expiration")?,
+            restore: header_member(response, "x-amz-restore")?,
+            last_modified: header_member(response, "last-modified")?,
+            content_length: header_member(response, "content-length")?,
+            e_tag: header_member(response, "etag")?,
+            checksum_crc32: header_member(response, "x-amz-checksum-crc32")?,
+            checksum_crc32_c: header_member(response, "x-amz-checksum-crc32c")?,
+            checksum_crc64_nvme: header_member(response, "x-amz-checksum-crc64nvme")?,
+            checksum_sha1: header_member(response, "x-amz-checksum-sha1")?,
+            checksum_sha256: header_member(response, "x-amz-checksum-sha256")?,
+            checksum_sha512: header_member(response, "x-amz-checksum-sha512")?,
+            checksum_md5: header_member(response, "x-amz-checksum-md5")?,
+            checksum_xxhash64: header_member(response, "x-amz-checksum-xxhash64")?,
+            checksum_xxhash3: header_member(response, "x-amz-checksum-xxhash3")?,
+            checksum_xxhash128: header_member(response, "x-amz-checksum-xxhash128")?,
+            checksum_type: header_member(response, "x-amz-checksum-type")?,
+            missing_meta: header_member(response, "x-amz-missing-meta")?,
+            version_id: header_member(response, "x-amz-version-id")?,
+            cache_control: header_member(response, "cache-control")?,
+            content_disposition: header_member(response, "content-disposition")?,
+            content_encoding: header_member(response, "content-encoding")?,
+            content_language: header_member(response, "content-language")?,
+            content_range: header_member(response, "content-range")?,
+            content_type: header_member(response, "content-type")?,
+            expires: header_member(response, "expires")?,
+            website_redirect_location: header_member(response, "x-amz-website-redirect-location")?,
+            server_side_encryption: header_member(response, "x-amz-server-side-encryption")?,
+            metadata: prefix_headers(response, "x-amz-meta-"),
+            sse_customer_algorithm: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-algorithm",
+            )?,
+            sse_customer_key_md5: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-key-md5",
+            )?,
+            ssekms_key_id: header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?,
+            bucket_key_enabled: header_member(
+                response,
+                "x-amz-server-side-encryption-bucket-key-enabled",
+            )?,
+            storage_class: header_member(response, "x-amz-storage-class")?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            replication_status: header_member(response, "x-amz-replication-status")?,
+            parts_count: header_member(response, "x-amz-mp-parts-count")?,
+            tag_count: header_member(response, "x-amz-tagging-count")?,
+            object_lock_mode: header_member(response, "x-amz-object-lock-mode")?,
+            object_lock_retain_until_date: header_member(
+                response,
+                "x-amz-object-lock-retain-until-date",
+            )?,
+            object_lock_legal_hold_status: header_member(response, "x-amz-object-lock-legal-hold")?,
+        };
         Ok(out)
     }
 }
@@ -2143,7 +2170,7 @@ impl HeadObjectInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -2152,7 +2179,7 @@ impl HeadObjectInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -2294,59 +2321,67 @@ impl HeadObjectOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = HeadObjectOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.delete_marker = header_member(response, "x-amz-delete-marker")?;
-        out.accept_ranges = header_member(response, "accept-ranges")?;
-        out.expiration = header_member(response, "x-amz-expiration")?;
-        out.restore = header_member(response, "x-amz-restore")?;
-        out.archive_status = header_member(response, "x-amz-archive-status")?;
-        out.last_modified = header_member(response, "last-modified")?;
-        out.content_length = header_member(response, "content-length")?;
-        out.checksum_crc32 = header_member(response, "x-amz-checksum-crc32")?;
-        out.checksum_crc32_c = header_member(response, "x-amz-checksum-crc32c")?;
-        out.checksum_crc64_nvme = header_member(response, "x-amz-checksum-crc64nvme")?;
-        out.checksum_sha1 = header_member(response, "x-amz-checksum-sha1")?;
-        out.checksum_sha256 = header_member(response, "x-amz-checksum-sha256")?;
-        out.checksum_sha512 = header_member(response, "x-amz-checksum-sha512")?;
-        out.checksum_md5 = header_member(response, "x-amz-checksum-md5")?;
-        out.checksum_xxhash64 = header_member(response, "x-amz-checksum-xxhash64")?;
-        out.checksum_xxhash3 = header_member(response, "x-amz-checksum-xxhash3")?;
-        out.checksum_xxhash128 = header_member(response, "x-amz-checksum-xxhash128")?;
-        out.checksum_type = header_member(response, "x-amz-checksum-type")?;
-        out.e_tag = header_member(response, "etag")?;
-        out.missing_meta = header_member(response, "x-amz-missing-meta")?;
-        out.version_id = header_member(response, "x-amz-version-id")?;
-        out.cache_control = header_member(response, "cache-control")?;
-        out.content_disposition = header_member(response, "content-disposition")?;
-        out.content_encoding = header_member(response, "content-encoding")?;
-        out.content_language = header_member(response, "content-language")?;
-        out.content_type = header_member(response, "content-type")?;
-        out.content_range = header_member(response, "content-range")?;
-        out.expires = header_member(response, "expires")?;
-        out.website_redirect_location = header_member(response, "x-amz-website-redirect-location")?;
-        out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
-        out.metadata = prefix_headers(response, "x-amz-meta-");
-        out.sse_customer_algorithm =
-            header_member(response, "x-amz-server-side-encryption-customer-algorithm")?;
-        out.sse_customer_key_md5 =
-            header_member(response, "x-amz-server-side-encryption-customer-key-md5")?;
-        out.ssekms_key_id = header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?;
-        out.bucket_key_enabled =
-            header_member(response, "x-amz-server-side-encryption-bucket-key-enabled")?;
-        out.storage_class = header_member(response, "x-amz-storage-class")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
-        out.replication_status = header_member(response, "x-amz-replication-status")?;
-        out.parts_count = header_member(response, "x-amz-mp-parts-count")?;
-        out.tag_count = header_member(response, "x-amz-tagging-count")?;
-        out.object_lock_mode = header_member(response, "x-amz-object-lock-mode")?;
-        out.object_lock_retain_until_date =
-            header_member(response, "x-amz-object-lock-retain-until-date")?;
-        out.object_lock_legal_hold_status =
-            header_member(response, "x-amz-object-lock-legal-hold")?;
+        let mut out = HeadObjectOutput {
+            delete_marker: header_member(response, "x-amz-delete-marker")?,
+            accept_ranges: header_member(response, "accept-ranges")?,
+            expiration: header_member(response, "x-amz-expiration")?,
+            restore: header_member(response, "x-amz-restore")?,
+            archive_status: header_member(response, "x-amz-archive-status")?,
+            last_modified: header_member(response, "last-modified")?,
+            content_length: header_member(response, "content-length")?,
+            checksum_crc32: header_member(response, "x-amz-checksum-crc32")?,
+            checksum_crc32_c: header_member(response, "x-amz-checksum-crc32c")?,
+            checksum_crc64_nvme: header_member(response, "x-amz-checksum-crc64nvme")?,
+            checksum_sha1: header_member(response, "x-amz-checksum-sha1")?,
+            checksum_sha256: header_member(response, "x-amz-checksum-sha256")?,
+            checksum_sha512: header_member(response, "x-amz-checksum-sha512")?,
+            checksum_md5: header_member(response, "x-amz-checksum-md5")?,
+            checksum_xxhash64: header_member(response, "x-amz-checksum-xxhash64")?,
+            checksum_xxhash3: header_member(response, "x-amz-checksum-xxhash3")?,
+            checksum_xxhash128: header_member(response, "x-amz-checksum-xxhash128")?,
+            checksum_type: header_member(response, "x-amz-checksum-type")?,
+            e_tag: header_member(response, "etag")?,
+            missing_meta: header_member(response, "x-amz-missing-meta")?,
+            version_id: header_member(response, "x-amz-version-id")?,
+            cache_control: header_member(response, "cache-control")?,
+            content_disposition: header_member(response, "content-disposition")?,
+            content_encoding: header_member(response, "content-encoding")?,
+            content_language: header_member(response, "content-language")?,
+            content_type: header_member(response, "content-type")?,
+            content_range: header_member(response, "content-range")?,
+            expires: header_member(response, "expires")?,
+            website_redirect_location: header_member(response, "x-amz-website-redirect-location")?,
+            server_side_encryption: header_member(response, "x-amz-server-side-encryption")?,
+            metadata: prefix_headers(response, "x-amz-meta-"),
+            sse_customer_algorithm: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-algorithm",
+            )?,
+            sse_customer_key_md5: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-key-md5",
+            )?,
+            ssekms_key_id: header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?,
+            bucket_key_enabled: header_member(
+                response,
+                "x-amz-server-side-encryption-bucket-key-enabled",
+            )?,
+            storage_class: header_member(response, "x-amz-storage-class")?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            replication_status: header_member(response, "x-amz-replication-status")?,
+            parts_count: header_member(response, "x-amz-mp-parts-count")?,
+            tag_count: header_member(response, "x-amz-tagging-count")?,
+            object_lock_mode: header_member(response, "x-amz-object-lock-mode")?,
+            object_lock_retain_until_date: header_member(
+                response,
+                "x-amz-object-lock-retain-until-date",
+            )?,
+            object_lock_legal_hold_status: header_member(response, "x-amz-object-lock-legal-hold")?,
+        };
         Ok(out)
     }
 }
@@ -2553,7 +2588,7 @@ impl ListMultipartUploadsInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -2623,12 +2658,14 @@ impl ListMultipartUploadsOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = ListMultipartUploadsOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
+        let mut out = ListMultipartUploadsOutput {
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            ..Default::default()
+        };
         if let Some(root) = xml_body(response)? {
             let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
                 out.bucket = xml_member(root, "Bucket")?;
@@ -2766,7 +2803,7 @@ impl ListObjectVersionsInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -2840,12 +2877,14 @@ impl ListObjectVersionsOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = ListObjectVersionsOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
+        let mut out = ListObjectVersionsOutput {
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            ..Default::default()
+        };
         if let Some(root) = xml_body(response)? {
             let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
                 out.is_truncated = xml_member(root, "IsTruncated")?;
@@ -2982,7 +3021,7 @@ impl ListPartsInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -2991,7 +3030,7 @@ impl ListPartsInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -3074,14 +3113,16 @@ impl ListPartsOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = ListPartsOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.abort_date = header_member(response, "x-amz-abort-date")?;
-        out.abort_rule_id = header_member(response, "x-amz-abort-rule-id")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
+        let mut out = ListPartsOutput {
+            abort_date: header_member(response, "x-amz-abort-date")?,
+            abort_rule_id: header_member(response, "x-amz-abort-rule-id")?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            ..Default::default()
+        };
         if let Some(root) = xml_body(response)? {
             let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
                 out.bucket = xml_member(root, "Bucket")?;
@@ -3209,7 +3250,7 @@ impl PutBucketVersioningInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -3266,11 +3307,11 @@ impl PutBucketVersioningOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = PutBucketVersioningOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
+        let mut out = PutBucketVersioningOutput {};
         Ok(out)
     }
 }
@@ -3481,7 +3522,7 @@ impl PutObjectInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -3490,7 +3531,7 @@ impl PutObjectInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -3507,7 +3548,7 @@ impl PutObjectInput {
             headers.push(("x-amz-acl".into(), v.to_wire()));
         }
         if let Some(v) = &self.body {
-            body = v.clone().into();
+            body = v.clone();
         }
         if let Some(v) = &self.cache_control {
             headers.push(("cache-control".into(), v.to_wire()));
@@ -3693,37 +3734,46 @@ impl PutObjectOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = PutObjectOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.expiration = header_member(response, "x-amz-expiration")?;
-        out.e_tag = header_member(response, "etag")?;
-        out.checksum_crc32 = header_member(response, "x-amz-checksum-crc32")?;
-        out.checksum_crc32_c = header_member(response, "x-amz-checksum-crc32c")?;
-        out.checksum_crc64_nvme = header_member(response, "x-amz-checksum-crc64nvme")?;
-        out.checksum_sha1 = header_member(response, "x-amz-checksum-sha1")?;
-        out.checksum_sha256 = header_member(response, "x-amz-checksum-sha256")?;
-        out.checksum_sha512 = header_member(response, "x-amz-checksum-sha512")?;
-        out.checksum_md5 = header_member(response, "x-amz-checksum-md5")?;
-        out.checksum_xxhash64 = header_member(response, "x-amz-checksum-xxhash64")?;
-        out.checksum_xxhash3 = header_member(response, "x-amz-checksum-xxhash3")?;
-        out.checksum_xxhash128 = header_member(response, "x-amz-checksum-xxhash128")?;
-        out.checksum_type = header_member(response, "x-amz-checksum-type")?;
-        out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
-        out.version_id = header_member(response, "x-amz-version-id")?;
-        out.sse_customer_algorithm =
-            header_member(response, "x-amz-server-side-encryption-customer-algorithm")?;
-        out.sse_customer_key_md5 =
-            header_member(response, "x-amz-server-side-encryption-customer-key-md5")?;
-        out.ssekms_key_id = header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?;
-        out.ssekms_encryption_context =
-            header_member(response, "x-amz-server-side-encryption-context")?;
-        out.bucket_key_enabled =
-            header_member(response, "x-amz-server-side-encryption-bucket-key-enabled")?;
-        out.size = header_member(response, "x-amz-object-size")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
+        let mut out = PutObjectOutput {
+            expiration: header_member(response, "x-amz-expiration")?,
+            e_tag: header_member(response, "etag")?,
+            checksum_crc32: header_member(response, "x-amz-checksum-crc32")?,
+            checksum_crc32_c: header_member(response, "x-amz-checksum-crc32c")?,
+            checksum_crc64_nvme: header_member(response, "x-amz-checksum-crc64nvme")?,
+            checksum_sha1: header_member(response, "x-amz-checksum-sha1")?,
+            checksum_sha256: header_member(response, "x-amz-checksum-sha256")?,
+            checksum_sha512: header_member(response, "x-amz-checksum-sha512")?,
+            checksum_md5: header_member(response, "x-amz-checksum-md5")?,
+            checksum_xxhash64: header_member(response, "x-amz-checksum-xxhash64")?,
+            checksum_xxhash3: header_member(response, "x-amz-checksum-xxhash3")?,
+            checksum_xxhash128: header_member(response, "x-amz-checksum-xxhash128")?,
+            checksum_type: header_member(response, "x-amz-checksum-type")?,
+            server_side_encryption: header_member(response, "x-amz-server-side-encryption")?,
+            version_id: header_member(response, "x-amz-version-id")?,
+            sse_customer_algorithm: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-algorithm",
+            )?,
+            sse_customer_key_md5: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-key-md5",
+            )?,
+            ssekms_key_id: header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?,
+            ssekms_encryption_context: header_member(
+                response,
+                "x-amz-server-side-encryption-context",
+            )?,
+            bucket_key_enabled: header_member(
+                response,
+                "x-amz-server-side-encryption-bucket-key-enabled",
+            )?,
+            size: header_member(response, "x-amz-object-size")?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+        };
         Ok(out)
     }
 }
@@ -3914,7 +3964,7 @@ impl UploadPartInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -3923,7 +3973,7 @@ impl UploadPartInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -3937,7 +3987,7 @@ impl UploadPartInput {
         let mut headers: Vec<(String, String)> = Vec::new();
         let mut body: Vec<u8> = Vec::new();
         if let Some(v) = &self.body {
-            body = v.clone().into();
+            body = v.clone();
         }
         if let Some(v) = &self.content_length {
             headers.push(("content-length".into(), v.to_wire()));
@@ -4046,31 +4096,38 @@ impl UploadPartOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = UploadPartOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
-        out.e_tag = header_member(response, "etag")?;
-        out.checksum_crc32 = header_member(response, "x-amz-checksum-crc32")?;
-        out.checksum_crc32_c = header_member(response, "x-amz-checksum-crc32c")?;
-        out.checksum_crc64_nvme = header_member(response, "x-amz-checksum-crc64nvme")?;
-        out.checksum_sha1 = header_member(response, "x-amz-checksum-sha1")?;
-        out.checksum_sha256 = header_member(response, "x-amz-checksum-sha256")?;
-        out.checksum_sha512 = header_member(response, "x-amz-checksum-sha512")?;
-        out.checksum_md5 = header_member(response, "x-amz-checksum-md5")?;
-        out.checksum_xxhash64 = header_member(response, "x-amz-checksum-xxhash64")?;
-        out.checksum_xxhash3 = header_member(response, "x-amz-checksum-xxhash3")?;
-        out.checksum_xxhash128 = header_member(response, "x-amz-checksum-xxhash128")?;
-        out.sse_customer_algorithm =
-            header_member(response, "x-amz-server-side-encryption-customer-algorithm")?;
-        out.sse_customer_key_md5 =
-            header_member(response, "x-amz-server-side-encryption-customer-key-md5")?;
-        out.ssekms_key_id = header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?;
-        out.bucket_key_enabled =
-            header_member(response, "x-amz-server-side-encryption-bucket-key-enabled")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
+        let mut out = UploadPartOutput {
+            server_side_encryption: header_member(response, "x-amz-server-side-encryption")?,
+            e_tag: header_member(response, "etag")?,
+            checksum_crc32: header_member(response, "x-amz-checksum-crc32")?,
+            checksum_crc32_c: header_member(response, "x-amz-checksum-crc32c")?,
+            checksum_crc64_nvme: header_member(response, "x-amz-checksum-crc64nvme")?,
+            checksum_sha1: header_member(response, "x-amz-checksum-sha1")?,
+            checksum_sha256: header_member(response, "x-amz-checksum-sha256")?,
+            checksum_sha512: header_member(response, "x-amz-checksum-sha512")?,
+            checksum_md5: header_member(response, "x-amz-checksum-md5")?,
+            checksum_xxhash64: header_member(response, "x-amz-checksum-xxhash64")?,
+            checksum_xxhash3: header_member(response, "x-amz-checksum-xxhash3")?,
+            checksum_xxhash128: header_member(response, "x-amz-checksum-xxhash128")?,
+            sse_customer_algorithm: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-algorithm",
+            )?,
+            sse_customer_key_md5: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-key-md5",
+            )?,
+            ssekms_key_id: header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?,
+            bucket_key_enabled: header_member(
+                response,
+                "x-amz-server-side-encryption-bucket-key-enabled",
+            )?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+        };
         Ok(out)
     }
 }
@@ -4243,7 +4300,7 @@ impl UploadPartCopyInput {
     #[allow(unused_mut)]
     pub fn build(&self) -> Result<HttpRequest, BuildError> {
         let mut path = String::new();
-        path.push_str("/");
+        path += "/";
         match &self.bucket {
             Some(v) if !v.is_empty() => path.push_str(&encode(v)),
             _ => {
@@ -4252,7 +4309,7 @@ impl UploadPartCopyInput {
                 ))
             }
         }
-        path.push_str("/");
+        path += "/";
         match &self.key {
             Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
             _ => {
@@ -4363,25 +4420,33 @@ impl UploadPartCopyOutput {
         if !(200..300).contains(&response.status) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        let mut out = UploadPartCopyOutput::default();
         // An `<Error>` document with a 2xx status is an error, whatever the headers say.
         if is_error_document(&response.body) {
             return Err(ResponseError::Service(S3Error::from_response(response)));
         }
-        out.copy_source_version_id = header_member(response, "x-amz-copy-source-version-id")?;
+        let mut out = UploadPartCopyOutput {
+            copy_source_version_id: header_member(response, "x-amz-copy-source-version-id")?,
+            server_side_encryption: header_member(response, "x-amz-server-side-encryption")?,
+            sse_customer_algorithm: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-algorithm",
+            )?,
+            sse_customer_key_md5: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-key-md5",
+            )?,
+            ssekms_key_id: header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?,
+            bucket_key_enabled: header_member(
+                response,
+                "x-amz-server-side-encryption-bucket-key-enabled",
+            )?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            ..Default::default()
+        };
         if let Some(root) = xml_body(response)? {
             out.copy_part_result =
                 Some(FromXml::from_xml(&root).map_err(ResponseError::Malformed)?);
         }
-        out.server_side_encryption = header_member(response, "x-amz-server-side-encryption")?;
-        out.sse_customer_algorithm =
-            header_member(response, "x-amz-server-side-encryption-customer-algorithm")?;
-        out.sse_customer_key_md5 =
-            header_member(response, "x-amz-server-side-encryption-customer-key-md5")?;
-        out.ssekms_key_id = header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?;
-        out.bucket_key_enabled =
-            header_member(response, "x-amz-server-side-encryption-bucket-key-enabled")?;
-        out.request_charged = header_member(response, "x-amz-request-charged")?;
         Ok(out)
     }
 }

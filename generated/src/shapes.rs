@@ -2,10 +2,10 @@
 // generator (xtask/), its templates (xtask/templates/) or the scenarios (suites/cases/).
 //! Structures the operations reach, as plain data with XML and scenario conversions.
 
-use crate::runtime::*;
 use serde_json::Value;
 #[allow(unused_imports)]
 use std::collections::BTreeMap;
+use wire::*;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BucketInfo {

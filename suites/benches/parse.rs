@@ -3,9 +3,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use generated::operations::ListPartsOutput;
-use generated::runtime::{HttpResponse, XmlNode};
 use std::fmt::Write as _;
 use std::hint::black_box;
+use wire::{HttpResponse, XmlNode};
 
 /// A ListParts answer of `parts` parts, as S3 writes it.
 fn list_parts_body(parts: u32) -> Vec<u8> {

@@ -10,10 +10,10 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
-use generated::runtime::{HttpRequest, HttpResponse};
 use schema::Signing;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime};
+use wire::{HttpRequest, HttpResponse};
 
 /// How bucket names go into URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -4,13 +4,13 @@ use crate::client::{Client, TransportError};
 use crate::fixtures::{self, Content, Created, Fixture, SharedCreated};
 use crate::verdict::grade;
 use anyhow::{anyhow, Context, Result};
-use generated::runtime::{HttpResponse, ResponseError};
 use schema::results::{CaseResult, Expected, Observed};
 use schema::{Case, Expect, Verdict};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use wire::{HttpResponse, ResponseError};
 
 /// What the runner shares with every case.
 pub struct RunContext {

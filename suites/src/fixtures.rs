@@ -9,9 +9,6 @@ pub use crate::content::Content;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine;
 use generated::operations::*;
-use generated::runtime::{
-    encode, encode_greedy, BuildError, HttpRequest, HttpResponse, ResponseError, ToJson,
-};
 use generated::shapes::{
     CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration, VersioningConfiguration,
 };
@@ -21,6 +18,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+use wire::{encode, encode_greedy, BuildError, HttpRequest, HttpResponse, ResponseError, ToJson};
 
 /// Bytes nobody can predict: run ids and customer keys.
 pub fn random_bytes(n: usize) -> Vec<u8> {

@@ -10,11 +10,11 @@
 //! ```
 
 use base64::Engine;
-use generated::runtime::HttpRequest;
 use hmac::{Hmac, Mac};
 use percent_encoding::percent_decode_str;
 use sha1::Sha1;
 use std::collections::BTreeMap;
+use wire::HttpRequest;
 
 /// Query parameters that OSS signs as sub-resources, sorted. The union of the list in the
 /// OSS documentation (AlibabaCloudDocs/oss, "在Header中包含签名.md") and the lists in the
@@ -218,7 +218,7 @@ fn is_sub_resource(name: &str) -> bool {
 mod tests {
     use super::*;
     use generated::operations::{CreateMultipartUploadInput, UploadPartCopyInput};
-    use generated::runtime::encode_greedy;
+    use wire::encode_greedy;
 
     fn request(
         method: &'static str,

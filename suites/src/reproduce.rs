@@ -1,9 +1,9 @@
 //! How a reader sends a deviating request again: an `aws s3api` command line and the
 //! request as the harness built it. Secrets never appear in either.
 
-use generated::runtime::HttpRequest;
 use schema::results::Reproduction;
 use serde_json::Value;
+use wire::HttpRequest;
 
 /// Headers whose values are secrets (signatures, tokens, customer keys).
 fn is_secret_header(name: &str) -> bool {

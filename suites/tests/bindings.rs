@@ -12,10 +12,10 @@ use generated::operations::{
     ListObjectVersionsOutput, ListPartsOutput, PutBucketVersioningInput, PutObjectInput,
     UploadPartCopyInput, UploadPartCopyOutput,
 };
-use generated::runtime::{BuildError, HttpRequest, HttpResponse, ResponseError, S3Error, XmlNode};
 use generated::shapes::{CompletedMultipartUpload, CompletedPart, VersioningConfiguration};
 use md5::{Digest, Md5};
 use serde_json::json;
+use wire::{BuildError, HttpRequest, HttpResponse, ResponseError, S3Error, XmlNode};
 
 const NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 

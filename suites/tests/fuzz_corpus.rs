@@ -55,7 +55,7 @@ fn scenario_corpus() {
 #[test]
 fn real_responses_parse() {
     use generated::operations::parse_response;
-    use generated::runtime::{HttpResponse, ResponseError};
+    use wire::{HttpResponse, ResponseError};
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/xml_response");
     let read = |name: &str| -> (String, HttpResponse) {
         let data = std::fs::read(dir.join(name)).expect("a seed");

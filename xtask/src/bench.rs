@@ -236,6 +236,7 @@ fn measure(cmd: &mut Command, limit: Duration) -> Result<(Measured, std::process
     let watchdog = thread::spawn(move || {
         if let Err(mpsc::RecvTimeoutError::Timeout) = expired.recv_timeout(limit) {
             // The child has not been reaped (we wait with WNOWAIT first), so the PID is ours.
+            // SAFETY: kill(2) of our own unreaped child (see above).
             unsafe { libc::kill(pid, libc::SIGKILL) };
             true
         } else {
@@ -244,7 +245,9 @@ fn measure(cmd: &mut Command, limit: Duration) -> Result<(Measured, std::process
     });
     // Wait for the exit without reaping, so that the watchdog can never signal a reused PID.
     loop {
+        // SAFETY: siginfo_t is plain data; all-zero is a valid value.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid(2) writes only into `info`, which lives across the call.
         let r = unsafe {
             libc::waitid(
                 libc::P_PID,
@@ -267,7 +270,9 @@ fn measure(cmd: &mut Command, limit: Duration) -> Result<(Measured, std::process
     let _ = done.send(());
     let timed_out = watchdog.join().unwrap_or(false);
     let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data; all-zero is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4(2) writes only into `status` and `usage`, which outlive the call.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     if r != pid {
         return Err(std::io::Error::last_os_error()).context("wait4");
@@ -294,6 +299,7 @@ fn proc_cpu(pid: i32) -> Option<Duration> {
     // After "pid (comm) ": state is field 3, utime 14 and stime 15.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
     Some(Duration::from_secs_f64((utime + stime) as f64 / ticks))
 }
@@ -765,6 +771,7 @@ impl S3sFs {
     /// SIGTERM to its PID, SIGKILL after 5 s, then reaped.
     fn stop(mut self) {
         if let Ok(None) = self.child.try_wait() {
+            // SAFETY: kill(2) of our own child, which try_wait says has not exited.
             unsafe { libc::kill(self.pid, libc::SIGTERM) };
             // After 5 s wait_limited sends SIGKILL to the PID and reaps it.
             let _ = wait_limited(&mut self.child, Duration::from_secs(5));

@@ -451,11 +451,12 @@ pub fn render(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
         );
     }
     files.insert(
-        PathBuf::from("src/runtime.rs"),
-        rustfmt(&format!(
-            "{HEADER}{}",
-            include_str!("../templates/runtime.rs")
-        ))?,
+        PathBuf::from("Cargo.toml"),
+        format!(
+            "{}{}",
+            HEADER.replace("//", "#"),
+            include_str!("../templates/Cargo.toml.tera")
+        ),
     );
     files.insert(PathBuf::from("cases.json"), cases);
     Ok(files)
