@@ -1,7 +1,7 @@
 //! The bodies of the fuzz targets, one function per target. The cargo-fuzz binaries in
 //! fuzz/fuzz_targets/ call them, and suites/tests/fuzz_corpus.rs includes this file
 //! (`#[path]`) to replay fuzz/corpus/<target>/ without the fuzzer, so it may use only
-//! crates the `suites` package depends on: generated, schema, serde_json, toml.
+//! crates the `suites` package depends on: generated, wire, contract, serde_json, toml.
 //!
 //! Every function takes arbitrary bytes and must return without panicking; the few
 //! assertions in them are contracts the generated code documents.
@@ -127,9 +127,9 @@ pub fn headers(data: &[u8]) {
 /// a JSON value given to every operation's request builder.
 pub fn scenario(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    if let Ok(case) = toml::from_str::<schema::Case>(&text) {
+    if let Ok(case) = toml::from_str::<contract::Case>(&text) {
         let json = serde_json::to_string(&case).expect("a case serialises as JSON");
-        let back: schema::Case = serde_json::from_str(&json)
+        let back: contract::Case = serde_json::from_str(&json)
             .unwrap_or_else(|e| panic!("a case does not read back from its JSON {json}: {e}"));
         if case != back {
             let (before, after) = (to_value(&case), to_value(&back));
@@ -149,7 +149,7 @@ pub fn scenario(data: &[u8]) {
     }
 }
 
-fn to_value(case: &schema::Case) -> Value {
+fn to_value(case: &contract::Case) -> Value {
     serde_json::to_value(case).expect("a case is a JSON value")
 }
 

@@ -65,7 +65,7 @@ fn benches(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(generated::CASES_JSON.len() as u64));
     group.bench_function("read generated/cases.json into Vec<Case>", |b| {
         b.iter(|| {
-            serde_json::from_str::<Vec<schema::Case>>(black_box(generated::CASES_JSON))
+            serde_json::from_str::<Vec<contract::Case>>(black_box(generated::CASES_JSON))
                 .expect("cases.json")
         })
     });

@@ -10,7 +10,7 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
-use schema::Signing;
+use contract::{Dialect, Signing};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime};
 use wire::{HttpRequest, HttpResponse};
@@ -22,15 +22,6 @@ pub enum Addressing {
     Path,
     /// `http://bucket.host/key`
     Virtual,
-}
-
-/// How requests are written and signed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// S3: `x-amz-` headers, SigV4.
-    Aws,
-    /// Alibaba Cloud OSS: `x-oss-` headers, the OSS header signature (see oss.rs).
-    Oss,
 }
 
 /// Where and as whom requests go.

@@ -4,8 +4,8 @@ use crate::client::{Client, TransportError};
 use crate::fixtures::{self, Content, Created, Fixture, SharedCreated};
 use crate::verdict::grade;
 use anyhow::{anyhow, Context, Result};
-use schema::results::{CaseResult, Expected, Observed};
-use schema::{Case, Expect, Verdict};
+use contract::results::{CaseResult, Expected, Observed};
+use contract::{Case, Dialect, Expect, Verdict};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -17,14 +17,14 @@ pub struct RunContext {
     pub client: Client,
     pub region: String,
     pub run_id: String,
-    pub profile: String,
+    pub profile: Dialect,
     pub capabilities: BTreeSet<String>,
     pub case_timeout: Duration,
 }
 
 /// The record of a case that was not run (the run was interrupted, the target is down).
-pub fn not_run(case: &Case, profile: &str, verdict: Verdict, reason: &str) -> CaseResult {
-    let mut result = new_result(case, case.expect.get(profile));
+pub fn not_run(case: &Case, profile: Dialect, verdict: Verdict, reason: &str) -> CaseResult {
+    let mut result = new_result(case, case.expect.get(&profile));
     result.verdict = verdict;
     result.details.push(reason.to_string());
     result

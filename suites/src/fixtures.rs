@@ -8,16 +8,17 @@ use crate::client::Client;
 pub use crate::content::Content;
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine;
+use contract::placeholder::{self, Offset, Placeholder};
+use contract::Step;
 use generated::operations::*;
 use generated::shapes::{
     CompletedMultipartUpload, CompletedPart, CreateBucketConfiguration, VersioningConfiguration,
 };
 use md5::Digest;
-use schema::Step;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use wire::{encode, encode_greedy, BuildError, HttpRequest, HttpResponse, ResponseError, ToJson};
 
 /// Bytes nobody can predict: run ids and customer keys.
@@ -681,26 +682,11 @@ impl Fixture {
     }
 
     pub fn resolve_text(&self, text: &str) -> Result<String> {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find('{') {
-            let end = rest[start..].find('}').context("unclosed placeholder")? + start;
-            out.push_str(&rest[..start]);
-            out.push_str(&self.placeholder(&rest[start + 1..end])?);
-            rest = &rest[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
+        placeholder::substitute(text, |p| self.placeholder(p))
     }
 
-    fn placeholder(&self, inner: &str) -> Result<String> {
-        let (reference, offset) = match inner.find(['+', '-']) {
-            Some(i) if inner[..i].contains('.') => (&inner[..i], Some(&inner[i..])),
-            _ => (inner, None),
-        };
-        let (name, attr) = reference
-            .split_once('.')
-            .context("placeholder without attribute")?;
+    fn placeholder(&self, p: &Placeholder) -> Result<String> {
+        let (name, attr) = (p.name, p.attribute);
         let value = match (name, attr) {
             ("bucket", "name") => self.bucket.clone(),
             ("missing", "bucket") => self.missing_prefix.clone(),
@@ -737,16 +723,15 @@ impl Fixture {
                     "version_id" => version(&o.version_id)?,
                     "delete_marker" => version(&o.delete_marker)?,
                     "size" => {
-                        let size = o.data.len() as i64;
-                        let shift: i64 = match offset {
-                            Some(o) => o.parse().with_context(|| format!("size offset {o:?}"))?,
-                            None => 0,
+                        let shift = match p.offset {
+                            Some(Offset::Bytes(n)) => n,
+                            _ => 0,
                         };
-                        (size + shift).to_string()
+                        (o.data.len() as i64 + shift).to_string()
                     }
-                    "last_modified" => httpdate::fmt_http_date(self.time(o, offset)?),
+                    "last_modified" => httpdate::fmt_http_date(self.time(o, p.offset)?),
                     "last_modified_rfc3339" => {
-                        humantime::format_rfc3339_seconds(self.time(o, offset)?).to_string()
+                        humantime::format_rfc3339_seconds(self.time(o, p.offset)?).to_string()
                     }
                     _ => bail!("an object has no attribute {attr:?}"),
                 }
@@ -760,17 +745,17 @@ impl Fixture {
                     _ => bail!("an upload has no attribute {attr:?}"),
                 }
             }
-            _ => bail!("placeholder {{{inner}}} names nothing the setup made"),
+            _ => bail!("placeholder {{{name}.{attr}}} names nothing the setup made"),
         };
         Ok(value)
     }
 
-    fn time(&self, o: &ObjectInfo, offset: Option<&str>) -> Result<SystemTime> {
+    fn time(&self, o: &ObjectInfo, offset: Option<Offset>) -> Result<SystemTime> {
         let t = o
             .last_modified
             .context("the object's Last-Modified is unknown")?;
         match offset {
-            Some(o) => shift(t, o),
+            Some(o) => o.shift(t).map_err(|e| anyhow!(e)),
             None => Ok(t),
         }
     }
@@ -819,23 +804,6 @@ impl Fixture {
             .map(|part| Ok(self.selected(part)?.md5()))
             .collect()
     }
-}
-
-fn shift(t: SystemTime, offset: &str) -> Result<SystemTime> {
-    let (sign, rest) = offset.split_at(1);
-    let unit = rest.chars().last().context("time offset without unit")?;
-    let n: u64 = rest[..rest.len() - 1]
-        .parse()
-        .context("time offset is not a number")?;
-    let secs = match unit {
-        's' => n,
-        'm' => n * 60,
-        'h' => n * 3600,
-        'd' => n * 86400,
-        _ => bail!("time offset unit must be s, m, h or d"),
-    };
-    let d = Duration::from_secs(secs);
-    Ok(if sign == "+" { t + d } else { t - d })
 }
 
 /// Lowercase letters, digits and '-' only, as bucket names want.

@@ -6,18 +6,19 @@
 //! case is skipped with its reason; every other deviation is a failure. No times or
 //! timestamps, so the file is as stable as results.json and diffs cleanly.
 
-use crate::results::{Baseline, Results};
 use anyhow::Result;
+use contract::baseline::Baseline;
+use contract::results::status_code;
+use contract::results::CaseResult;
+use contract::results::Results;
+use contract::Verdict;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-use schema::results::status_code;
-use schema::results::CaseResult;
-use schema::Verdict;
 
 pub fn render(results: &Results, baseline: &Baseline) -> Result<String> {
     let mut suite = TestSuite::new(format!("{}/{}", results.target, results.profile));
     suite.add_properties([
         Property::new("target", results.target.as_str()),
-        Property::new("profile", results.profile.as_str()),
+        Property::new("profile", results.profile.name()),
         Property::new("capabilities", results.capabilities.join(",")),
     ]);
     // Cases a Ctrl-C kept from starting are `skipped`; say why the run is short.
@@ -101,8 +102,8 @@ fn first_detail(case: &CaseResult) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Deviation;
-    use schema::results::Observed;
+    use contract::baseline::Deviation;
+    use contract::results::Observed;
 
     fn case(id: &str, verdict: Verdict, observed: Option<(u16, Option<&str>)>) -> CaseResult {
         CaseResult {
@@ -113,12 +114,12 @@ mod tests {
                 message: None,
             }),
             details: vec![format!("detail of {id}")],
-            ..schema::results::sample::case(id, verdict)
+            ..contract::results::sample::case(id, verdict)
         }
     }
 
     fn results(cases: Vec<CaseResult>) -> Results {
-        schema::results::sample::results("t", cases)
+        contract::results::sample::results("t", cases)
     }
 
     fn deviation(case: &str, verdict: Verdict) -> Deviation {

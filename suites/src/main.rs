@@ -21,12 +21,13 @@ mod verdict;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use client::{Addressing, Client, Dialect, Endpoint};
+use client::{Addressing, Client, Endpoint};
+use contract::baseline::{self, Baseline, Comparison};
+use contract::results::{CaseResult, Results, RunInfo};
+use contract::Case;
+use contract::Dialect;
 use executor::RunContext;
 use libtest_mimic::{Completion, Failed, Trial};
-use results::{Baseline, Comparison, Results, RunInfo};
-use schema::results::CaseResult;
-use schema::Case;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -65,9 +66,9 @@ struct Cli {
     /// otherwise; the report says when they were not.
     #[arg(long)]
     insecure: bool,
-    /// The expectations to judge by.
-    #[arg(long, default_value = "aws", value_parser = ["aws", "oss"])]
-    profile: String,
+    /// The expectations to judge by: aws or oss.
+    #[arg(long, default_value = "aws")]
+    profile: Dialect,
     /// Where reports go (default: reports/ of the workspace). Runs narrowed by a filter
     /// or --skip write reports only when this is given.
     #[arg(long)]
@@ -81,9 +82,6 @@ struct Cli {
     /// Seconds one case (setup, step, checks) may take; cleanup gets as long again.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=7200))]
     case_timeout: u64,
-    /// Rewrite reports/<target>/baseline.toml from reports/<target>/results.json and exit.
-    #[arg(long)]
-    update_baseline: bool,
     /// Only check that the endpoint accepts writes (create a bucket, put an object, remove
     /// both), print what it supports, and exit: 0 usable, 2 not.
     #[arg(long)]
@@ -117,11 +115,6 @@ fn workspace_reports() -> PathBuf {
     suites.parent().unwrap_or(suites).join("reports")
 }
 
-/// Cases of an opt-in feature (`large`: sources of 1 GiB and more) run only with libtest's
-/// `--include-ignored` (or `--ignored`, which runs only them); otherwise they are listed as
-/// ignored, with that reason, and left out of the reports.
-const OPT_IN_FEATURES: &[&str] = &["large"];
-
 /// Whether libtest's filter, `--exact` and `--skip` leave the trial of this name in.
 fn selected(args: &libtest_mimic::Arguments, name: &str) -> bool {
     let matches = |pattern: &str| {
@@ -134,11 +127,11 @@ fn selected(args: &libtest_mimic::Arguments, name: &str) -> bool {
     args.filter.as_deref().is_none_or(matches) && !args.skip.iter().any(|s| matches(s))
 }
 
+/// Cases of an opt-in feature (`large`: sources of 1 GiB and more) run only with libtest's
+/// `--include-ignored` (or `--ignored`, which runs only them); otherwise they are listed as
+/// ignored, with that reason, and left out of the reports.
 fn opt_in(case: &Case) -> Option<&str> {
-    case.features
-        .iter()
-        .map(String::as_str)
-        .find(|f| OPT_IN_FEATURES.contains(f))
+    case.opt_in.as_deref()
 }
 
 fn load_cases() -> Result<Vec<Case>> {
@@ -218,18 +211,6 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| report_dir.join("baseline.toml"));
 
-    if cli.update_baseline {
-        let results = results::load_results(&report_dir.join("results.json"))?;
-        let updated = Baseline::load(&baseline_path)?.updated(&results);
-        write_file(&baseline_path, updated.render(&target)?.as_bytes())?;
-        println!(
-            "wrote {} ({} deviations)",
-            baseline_path.display(),
-            updated.deviations.len()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-
     let cases = load_cases()?;
     let baseline = Arc::new(Baseline::load(&baseline_path)?);
     if cli.test.list {
@@ -248,10 +229,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
     let started = Instant::now();
     let started_at = httpdate::fmt_http_date(std::time::SystemTime::now());
 
-    let dialect = match cli.profile.as_str() {
-        "oss" => Dialect::Oss,
-        _ => Dialect::Aws,
-    };
+    let dialect = cli.profile;
     let (endpoint, server) = match &cli.endpoint {
         None => {
             let server = runtime.block_on(embedded::EmbeddedServer::start())?;
@@ -336,7 +314,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
         client,
         region: cli.region.clone(),
         run_id: run_id.clone(),
-        profile: cli.profile.clone(),
+        profile: cli.profile,
         capabilities: capabilities.clone(),
         case_timeout: Duration::from_secs(cli.case_timeout),
     });
@@ -383,7 +361,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
             let ctx = ctx.clone();
             let case = case.clone();
             let state = state.clone();
-            let profile = cli.profile.clone();
+            let profile = cli.profile;
             let baseline = baseline.clone();
             let handle = runtime.handle().clone();
             let baseline_label = baseline_label.clone();
@@ -398,14 +376,14 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
                     )));
                 }
                 if let Some(reason) = baseline.skip_reason(&case.id) {
-                    let reason = format!("{}{reason}", schema::results::NOT_RUN_ON_TARGET);
-                    state.record(executor::not_run(&case, &profile, schema::Verdict::Skipped, &reason));
+                    let reason = format!("{}{reason}", contract::results::NOT_RUN_ON_TARGET);
+                    state.record(executor::not_run(&case, profile, contract::Verdict::Skipped, &reason));
                     progress.case_done(true, None);
                     return Ok(Completion::ignored_with(reason));
                 }
                 if state.interrupted.load(Ordering::SeqCst) {
                     let reason = "the run was interrupted before this case started";
-                    state.record(executor::not_run(&case, &profile, schema::Verdict::Skipped, reason));
+                    state.record(executor::not_run(&case, profile, contract::Verdict::Skipped, reason));
                     progress.case_done(false, None);
                     return Ok(Completion::ignored_with(reason));
                 }
@@ -415,7 +393,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
                     let reason = format!(
                         "target unavailable: {UNREACHABLE_LIMIT} cases in a row got no answer; this case was not run"
                     );
-                    state.record(executor::not_run(&case, &profile, schema::Verdict::HarnessError, &reason));
+                    state.record(executor::not_run(&case, profile, contract::Verdict::HarnessError, &reason));
                     progress.case_done(false, Some(&format!("{}: {reason}", case.id)));
                     return Err(Failed::from(reason));
                 }
@@ -438,7 +416,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
                     state.unreachable_streak.store(0, Ordering::SeqCst);
                 }
                 let result = outcome.result;
-                let comparison = results::compare(&baseline, &result, &baseline_label);
+                let comparison = baseline::compare(&baseline, &result, &baseline_label);
                 let verdict = result.verdict;
                 let summary = result.details.first().cloned().unwrap_or_default();
                 state.record(result);
@@ -450,7 +428,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
                     }
                 }
                 match comparison {
-                    Comparison::AsExpected if verdict == schema::Verdict::Skipped => {
+                    Comparison::AsExpected if verdict == contract::Verdict::Skipped => {
                         Ok(Completion::ignored_with(format!("skipped: {summary}")))
                     }
                     Comparison::AsExpected => Ok(Completion::Completed),
@@ -477,7 +455,7 @@ fn run(mut cli: Cli) -> Result<ExitCode> {
     let interrupted = state.interrupted.load(Ordering::SeqCst);
     let results = Results::new(
         &target,
-        &cli.profile,
+        cli.profile,
         capabilities.into_iter().collect(),
         case_results,
         RunInfo {

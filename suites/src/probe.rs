@@ -5,10 +5,10 @@
 use crate::client::Client;
 use crate::fixtures::{self, Created, Fixture};
 use anyhow::{Context, Result};
+use contract::Step;
 use generated::operations::{
     CreateMultipartUploadInput, CreateMultipartUploadOutput, GetObjectInput, GetObjectOutput,
 };
-use schema::Step;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! How a reader sends a deviating request again: an `aws s3api` command line and the
 //! request as the harness built it. Secrets never appear in either.
 
-use schema::results::Reproduction;
+use contract::results::Reproduction;
 use serde_json::Value;
 use wire::HttpRequest;
 
@@ -20,7 +20,7 @@ fn is_secret_member(member: &str) -> bool {
 
 /// `UploadPartCopy` → `upload-part-copy`, `SSECustomerKeyMD5` → `sse-customer-key-md5`.
 fn kebab(name: &str) -> String {
-    schema::join_words(name, '-')
+    contract::names::join_words(name, '-')
 }
 
 /// What botocore leaves unencoded in a copy source it is given as a string.

@@ -1,151 +1,11 @@
-//! results.json (one canonical record per run), summary.md rendered from it, and the
-//! baseline of known deviations a run is compared with.
+//! summary.md, rendered from results.json and the baseline.
 
-use anyhow::{bail, Context, Result};
-use schema::results::CaseResult;
-pub use schema::results::{Deviation, Results, RunInfo};
-use schema::Verdict;
-use serde::{Deserialize, Serialize};
+use anyhow::Result;
+use contract::baseline::Baseline;
+use contract::results::Results;
+use contract::Verdict;
+use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::Path;
-
-pub fn load_results(path: &Path) -> Result<Results> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("malformed {}", path.display()))
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Baseline {
-    #[serde(default, rename = "deviation")]
-    pub deviations: Vec<Deviation>,
-    /// Cases not run on this target at all (they bring the server down), each with why.
-    #[serde(default, rename = "skip", skip_serializing_if = "Vec::is_empty")]
-    pub skips: Vec<Skip>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Skip {
-    pub case: String,
-    pub reason: String,
-}
-
-impl Baseline {
-    /// A missing file is an empty baseline; a malformed one is an error.
-    pub fn load(path: &Path) -> Result<Baseline> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Baseline::default()),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
-        let baseline: Baseline = toml::from_str(&text)
-            .with_context(|| format!("malformed baseline {}", path.display()))?;
-        let mut seen = std::collections::BTreeSet::new();
-        for d in &baseline.deviations {
-            if !seen.insert(&d.case) {
-                bail!("baseline {} lists {} twice", path.display(), d.case);
-            }
-        }
-        Ok(baseline)
-    }
-
-    pub fn skip_reason(&self, case: &str) -> Option<&str> {
-        self.skips
-            .iter()
-            .find(|s| s.case == case)
-            .map(|s| s.reason.as_str())
-    }
-
-    pub fn get(&self, case: &str) -> Option<&Deviation> {
-        self.deviations.iter().find(|d| d.case == case)
-    }
-
-    /// The baseline that describes `results`, keeping the reasons already written.
-    pub fn updated(&self, results: &Results) -> Baseline {
-        let deviations = results
-            .cases
-            .iter()
-            .filter(|c| c.verdict.is_deviation())
-            .map(|c| match self.get(&c.id) {
-                Some(d) if d.verdict == c.verdict => d.clone(),
-                _ => Deviation {
-                    case: c.id.clone(),
-                    verdict: c.verdict,
-                    reason: format!(
-                        "unreviewed: {}",
-                        c.details
-                            .first()
-                            .cloned()
-                            .unwrap_or_else(|| c.observed_text())
-                    ),
-                    link: None,
-                },
-            })
-            .collect();
-        Baseline {
-            deviations,
-            skips: self.skips.clone(),
-        }
-    }
-
-    pub fn render(&self, target: &str) -> Result<String> {
-        let mut text = format!(
-            "# Known deviations of {target} from the profile. A run fails when a case deviates\n\
-             # otherwise, or passes while listed here. Rewrite with\n\
-             # `cargo xtask baseline update --target {target}` and review the diff.\n\n"
-        );
-        text.push_str(&toml::to_string_pretty(self)?);
-        Ok(text)
-    }
-}
-
-/// How a case compares with the baseline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Comparison {
-    /// Passed, or deviated exactly as the baseline says.
-    AsExpected,
-    Known(String),
-    /// A deviation the baseline does not list (or lists with another verdict).
-    Regression(String),
-    /// Listed in the baseline but passed: the baseline must shrink.
-    UnexpectedPass(String),
-}
-
-pub fn compare(baseline: &Baseline, result: &CaseResult, baseline_path: &str) -> Comparison {
-    let listed = baseline.get(&result.id);
-    match (result.verdict.is_deviation(), listed) {
-        (false, None) => Comparison::AsExpected,
-        (false, Some(d)) if result.verdict == Verdict::Skipped => {
-            Comparison::Known(format!("skipped; baseline says {}", d.verdict))
-        }
-        (false, Some(d)) => Comparison::UnexpectedPass(format!(
-            "{} now passes: delete its [[deviation]] ({}) from {baseline_path}",
-            result.id, d.verdict
-        )),
-        (true, Some(d)) if d.verdict == result.verdict => Comparison::Known(d.reason.clone()),
-        (true, Some(d)) => {
-            Comparison::Regression(format!(
-            "{} is {} (baseline: {}): {}; update its verdict in {baseline_path} if that is right",
-            result.id,
-            result.verdict,
-            d.verdict,
-            result.details.first().cloned().unwrap_or_else(|| result.observed_text())
-        ))
-        }
-        (true, None) => Comparison::Regression(format!(
-            "{} is {}: {}; add a [[deviation]] for it to {baseline_path} if that is right",
-            result.id,
-            result.verdict,
-            result
-                .details
-                .first()
-                .cloned()
-                .unwrap_or_else(|| result.observed_text())
-        )),
-    }
-}
 
 #[derive(Serialize)]
 struct FeatureRow {
@@ -201,10 +61,7 @@ pub fn render_summary(results: &Results, baseline: &Baseline) -> Result<String> 
             source: c.source.clone(),
             observed: c.observed_text(),
             details: c.details.clone(),
-            known: baseline
-                .get(&c.id)
-                .filter(|d| d.verdict == c.verdict)
-                .map(|d| d.reason.clone()),
+            known: baseline.known_reason(c).map(str::to_string),
             cli: c
                 .reproduction
                 .as_ref()

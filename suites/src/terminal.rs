@@ -3,9 +3,9 @@
 //! libtest's line per case, then the summary without colour.
 
 use console::Style;
+use contract::results::Results;
+use contract::Verdict;
 use indicatif::{ProgressBar, ProgressStyle};
-use schema::results::Results;
-use schema::Verdict;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

@@ -1,7 +1,7 @@
 //! Grading: what came back, against what the profile expects.
 
-use schema::results::Observed;
-use schema::{Expect, Verdict};
+use contract::results::Observed;
+use contract::{Expect, Verdict};
 
 fn is_success(status: u16, code: &Option<String>) -> bool {
     (200..300).contains(&status) && code.is_none()
@@ -41,7 +41,7 @@ pub fn grade(expect: &Expect, observed: &Observed) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use schema::Alternative;
+    use contract::Alternative;
 
     fn expect(status: u16, code: Option<&str>) -> Expect {
         Expect {

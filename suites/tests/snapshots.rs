@@ -112,8 +112,8 @@ fn the_embedded_run_matches_its_snapshots_and_junit_agrees() {
 /// The typed record, so that the redaction of run_info keeps its field names (on a JSON
 /// map insta's `*` would redact the keys too). The round trip must lose nothing, or the
 /// snapshot would not show the whole file.
-fn typed(raw: serde_json::Value) -> schema::results::Results {
-    let results: schema::results::Results = serde_json::from_value(raw.clone()).unwrap();
+fn typed(raw: serde_json::Value) -> contract::results::Results {
+    let results: contract::results::Results = serde_json::from_value(raw.clone()).unwrap();
     assert_eq!(serde_json::to_value(&results).unwrap(), raw);
     results
 }

@@ -84,7 +84,7 @@ const KEYWORDS: &[&str] = &[
 
 /// `SSECustomerKeyMD5` → `sse_customer_key_md5`, `ETag` → `e_tag`.
 pub fn snake_case(name: &str) -> String {
-    let out = schema::join_words(name, '_');
+    let out = contract::names::join_words(name, '_');
     if KEYWORDS.contains(&out.as_str()) {
         format!("r#{out}")
     } else {

@@ -9,9 +9,11 @@
 //! in, so the same reports give the same bytes.
 
 use anyhow::{bail, Context, Result};
-use schema::results::{CaseResult, Deviation, Results};
-use schema::Verdict;
-use serde::{Deserialize, Serialize};
+use contract::baseline::{Baseline, Deviation};
+use contract::results::{CaseResult, Results};
+use contract::vocabulary::Vocabulary;
+use contract::{Severity, Verdict};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -159,115 +161,8 @@ pub fn select_targets(reports: &Path, requested: &[String]) -> Result<Vec<String
 
 /// The features of suites/FEATURES.toml in the order the file lists them.
 pub fn feature_order(path: &Path) -> Result<Vec<String>> {
-    /// The keys of a TOML table in document order (a map type would sort them).
-    struct Keys(Vec<String>);
-    impl<'de> Deserialize<'de> for Keys {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
-            struct Visitor;
-            impl<'de> serde::de::Visitor<'de> for Visitor {
-                type Value = Keys;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("a table")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<Keys, A::Error> {
-                    let mut keys = Vec::new();
-                    while let Some((k, _)) = map.next_entry::<String, serde::de::IgnoredAny>()? {
-                        keys.push(k);
-                    }
-                    Ok(Keys(keys))
-                }
-            }
-            d.deserialize_map(Visitor)
-        }
-    }
-    #[derive(Deserialize)]
-    struct Vocabulary {
-        features: Keys,
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let vocabulary: Vocabulary =
-        toml::from_str(&text).with_context(|| format!("malformed {}", path.display()))?;
-    Ok(vocabulary.features.0)
-}
-
-/// How bad the worst verdict of a cell is; the order is the ranking, worst first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Shade {
-    Critical,
-    Major,
-    /// The harness could not judge: never hidden behind a milder colour.
-    Harness,
-    Minor,
-    NotImplemented,
-    Pass,
-    /// Every case skipped: nothing was learnt, so not green.
-    Skipped,
-}
-
-impl Shade {
-    fn of(verdict: Verdict) -> Shade {
-        match verdict {
-            Verdict::SilentAccept | Verdict::DataMismatch => Shade::Critical,
-            Verdict::Rejected | Verdict::ServerError => Shade::Major,
-            Verdict::HarnessError => Shade::Harness,
-            Verdict::WrongCode | Verdict::WrongStatus => Shade::Minor,
-            Verdict::NotImplemented => Shade::NotImplemented,
-            Verdict::Pass | Verdict::PassAlternative => Shade::Pass,
-            Verdict::Skipped => Shade::Skipped,
-        }
-    }
-
-    /// CSS class and legend word.
-    fn name(self) -> &'static str {
-        match self {
-            Shade::Critical => "critical",
-            Shade::Major => "major",
-            Shade::Harness => "harness-error",
-            Shade::Minor => "minor",
-            Shade::NotImplemented => "not-implemented",
-            Shade::Pass => "pass",
-            Shade::Skipped => "skipped",
-        }
-    }
-
-    /// A coloured square for Markdown, where there is no CSS.
-    fn mark(self) -> &'static str {
-        match self {
-            Shade::Critical => "🟥",
-            Shade::Major => "🟧",
-            Shade::Harness => "🟪",
-            Shade::Minor => "🟨",
-            Shade::NotImplemented => "⬜",
-            Shade::Pass => "🟩",
-            Shade::Skipped => "➖",
-        }
-    }
-
-    fn meaning(self) -> &'static str {
-        match self {
-            Shade::Critical => "critical: silent-accept or data-mismatch",
-            Shade::Major => "major: rejected or server-error",
-            Shade::Harness => "harness-error: the harness could not judge",
-            Shade::Minor => "minor: wrong-code or wrong-status",
-            Shade::NotImplemented => "not-implemented",
-            Shade::Pass => "behaves as AWS does (pass, pass-alternative)",
-            Shade::Skipped => "every case skipped",
-        }
-    }
-
-    const ALL: [Shade; 7] = [
-        Shade::Critical,
-        Shade::Major,
-        Shade::Harness,
-        Shade::Minor,
-        Shade::NotImplemented,
-        Shade::Pass,
-        Shade::Skipped,
-    ];
+    let vocabulary = Vocabulary::load(path)?;
+    Ok(vocabulary.features.names().map(str::to_string).collect())
 }
 
 #[derive(Serialize)]
@@ -346,7 +241,7 @@ impl Matrix {
                 .with_context(|| format!("cannot read {}", path.display()))?;
             let results: Results = serde_json::from_str(&text)
                 .with_context(|| format!("malformed {}", path.display()))?;
-            let baseline = load_baseline(&reports.join(name).join("baseline.toml"))?;
+            let baseline = Baseline::load(&reports.join(name).join("baseline.toml"))?.deviations;
             loaded.push((name.clone(), results, baseline));
         }
         Ok(Matrix::build(&loaded, vocabulary))
@@ -377,7 +272,7 @@ impl Matrix {
             .iter()
             .map(|(name, results, baseline)| target_row(name, results, baseline, &features))
             .collect();
-        let legend = Shade::ALL
+        let legend = Severity::ALL
             .iter()
             .map(|s| Legend {
                 shade: s.name(),
@@ -439,22 +334,6 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-/// A missing baseline lists nothing; a malformed one is an error.
-fn load_baseline(path: &Path) -> Result<Vec<Deviation>> {
-    #[derive(Deserialize)]
-    struct File {
-        #[serde(default)]
-        deviation: Vec<Deviation>,
-    }
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(toml::from_str::<File>(&text)
-            .with_context(|| format!("malformed baseline {}", path.display()))?
-            .deviation),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
 fn target_row(
     name: &str,
     results: &Results,
@@ -476,10 +355,10 @@ fn target_row(
     let shade = worst(&all);
     TargetRow {
         name: name.to_string(),
-        profile: results.profile.clone(),
+        profile: results.profile.name().to_string(),
         verdict_line: results.verdict_line(),
-        shade: shade.map_or("empty", Shade::name),
-        mark: shade.map_or("", Shade::mark),
+        shade: shade.map_or("empty", Severity::name),
+        mark: shade.map_or("", Severity::mark),
         cells,
     }
 }
@@ -494,7 +373,7 @@ fn cell(target: &str, feature: &str, cases: &[&CaseResult], baseline: &[Deviatio
             id: c.id.clone(),
             title: c.title.clone(),
             verdict: c.verdict.name(),
-            shade: Shade::of(c.verdict).name(),
+            shade: c.verdict.severity().name(),
             weight: c.verdict.weight(),
             expected: c.expected_text(),
             observed: c.observed_text(),
@@ -511,8 +390,8 @@ fn cell(target: &str, feature: &str, cases: &[&CaseResult], baseline: &[Deviatio
         feature: feature.to_string(),
         anchor: format!("{target}--{feature}"),
         empty: cases.is_empty(),
-        shade: shade.map_or("empty", Shade::name),
-        mark: shade.map_or("", Shade::mark),
+        shade: shade.map_or("empty", Severity::name),
+        mark: shade.map_or("", Severity::mark),
         text: counts
             .iter()
             .map(|c| format!("{} {}", c.n, c.verdict))
@@ -536,14 +415,14 @@ fn counts(cases: &[&CaseResult]) -> Vec<Count> {
         .collect()
 }
 
-fn worst(cases: &[&CaseResult]) -> Option<Shade> {
-    cases.iter().map(|c| Shade::of(c.verdict)).min()
+fn worst(cases: &[&CaseResult]) -> Option<Severity> {
+    cases.iter().map(|c| c.verdict.severity()).min()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use schema::results::Observed;
+    use contract::results::Observed;
     use std::time::{Duration, Instant};
 
     fn root() -> PathBuf {
@@ -562,12 +441,12 @@ mod tests {
                 code: None,
                 message: None,
             }),
-            ..schema::results::sample::case(id, verdict)
+            ..contract::results::sample::case(id, verdict)
         }
     }
 
     fn results(target: &str, cases: Vec<CaseResult>) -> Results {
-        schema::results::sample::results(target, cases)
+        contract::results::sample::results(target, cases)
     }
 
     fn write_results(reports: &Path, r: &Results) {

@@ -6,21 +6,14 @@
 //! member names and their types, and the output members an expectation names.
 
 use crate::smithy::Model;
-use anyhow::{bail, Context, Result};
-use schema::{Case, Step};
+use anyhow::{anyhow, bail, Context, Result};
+use contract::placeholder::{self, Kind, Piece};
+use contract::vocabulary::Vocabulary;
+use contract::{Case, Dialect, Step};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Vocabulary {
-    features: BTreeMap<String, String>,
-    refs: BTreeMap<String, String>,
-    capabilities: BTreeMap<String, String>,
-    profiles: BTreeMap<String, String>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,12 +82,7 @@ fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Expands every scenario under `suites/cases` and returns `cases.json`.
 pub fn expand(suites: &Path, model: &Model) -> Result<String> {
-    let vocabulary_path = suites.join("FEATURES.toml");
-    let vocabulary: Vocabulary = toml::from_str(
-        &std::fs::read_to_string(&vocabulary_path)
-            .with_context(|| format!("cannot read {}", vocabulary_path.display()))?,
-    )
-    .with_context(|| format!("malformed {}", vocabulary_path.display()))?;
+    let vocabulary = Vocabulary::load(&suites.join("FEATURES.toml"))?;
     let mut cases = Vec::new();
     for path in scenario_files(&suites.join("cases"))? {
         let text = std::fs::read_to_string(&path)
@@ -118,8 +106,10 @@ pub fn expand(suites: &Path, model: &Model) -> Result<String> {
 }
 
 fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> Result<Vec<Case>> {
-    check_words("feature", &file.features, &vocabulary.features)?;
-    check_words("capability", &file.requires, &vocabulary.capabilities)?;
+    vocabulary.features.check("feature", &file.features)?;
+    vocabulary
+        .capabilities
+        .check("capability", &file.requires)?;
     if file.family.is_empty() || file.family.contains(char::is_whitespace) {
         bail!(
             "family {:?} must be a non-empty path without spaces",
@@ -132,8 +122,13 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
     let mut out = Vec::new();
     for spec in &file.cases {
         for bindings in bindings_of(spec)? {
-            let case =
+            let mut case =
                 expand_case(file, spec, &bindings).with_context(|| format!("case {}", spec.id))?;
+            case.opt_in = case
+                .features
+                .iter()
+                .find(|f| vocabulary.features.get(f).is_some_and(|w| w.opt_in))
+                .cloned();
             check_case(&case, vocabulary, model).with_context(|| format!("case {}", case.id))?;
             out.push(case);
         }
@@ -169,18 +164,6 @@ fn bindings_of(spec: &CaseSpec) -> Result<Vec<Bindings>> {
         all = next;
     }
     Ok(all)
-}
-
-fn check_words(kind: &str, words: &[String], known: &BTreeMap<String, String>) -> Result<()> {
-    for w in words {
-        if !known.contains_key(w) {
-            bail!(
-                "unknown {kind} {w:?} (known: {})",
-                known.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-        }
-    }
-    Ok(())
 }
 
 /// The text of a value in ids and strings.
@@ -285,13 +268,7 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
             id_part = format!("{id_part}-{}", slug(&value_text(v)));
         }
     }
-    if id_part.is_empty()
-        || !id_part
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        bail!("case id {id_part:?} must be letters, digits, '-', '_' or '.'");
-    }
+    contract::names::check_case_name(&id_part).map_err(|e| anyhow!(e))?;
     let mut input = file.input.clone();
     for (k, v) in &spec.input {
         if v.as_str() == Some("") && file.input.contains_key(k) {
@@ -351,20 +328,15 @@ fn check_case(case: &Case, vocabulary: &Vocabulary, model: &Model) -> Result<()>
     if case.refs.is_empty() {
         bail!("no refs: name the REFERENCE.md rows the case covers");
     }
-    for r in &case.refs {
-        if !vocabulary.refs.contains_key(r) {
-            bail!("unknown ref {r:?}");
-        }
-    }
-    check_words("feature", &case.features, &vocabulary.features)?;
-    check_words("capability", &case.requires, &vocabulary.capabilities)?;
-    if !case.expect.contains_key("aws") {
+    vocabulary.refs.check("ref", &case.refs)?;
+    vocabulary.features.check("feature", &case.features)?;
+    vocabulary
+        .capabilities
+        .check("capability", &case.requires)?;
+    if !case.expect.contains_key(&Dialect::Aws) {
         bail!("no expectation for the aws profile");
     }
     for (profile, expect) in &case.expect {
-        if !vocabulary.profiles.contains_key(profile) {
-            bail!("unknown profile {profile:?}");
-        }
         if expect.source.trim().is_empty() {
             bail!("the {profile} expectation has no source");
         }
@@ -472,26 +444,25 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// What each setup name is: object, upload or bucket.
-fn defined_names(setup: &[Step]) -> BTreeMap<String, &'static str> {
-    let mut names = BTreeMap::from([
-        ("bucket".to_string(), "bucket"),
-        ("missing".to_string(), "missing"),
-        ("sse".to_string(), "sse"),
-    ]);
+/// What each setup name is: object, upload or bucket (besides the built-in names).
+fn defined_names(setup: &[Step]) -> BTreeMap<String, Kind> {
+    let mut names: BTreeMap<String, Kind> = placeholder::BUILT_IN
+        .iter()
+        .map(|(n, k)| (n.to_string(), *k))
+        .collect();
     for step in setup {
         match step {
             Step::CreateBucket { name } => {
-                names.insert(name.clone(), "bucket");
+                names.insert(name.clone(), Kind::Bucket);
             }
             Step::PutObject { name, .. }
             | Step::PutMultipartObject { name, .. }
             | Step::UploadPart { name, .. }
             | Step::CopyPart { name, .. } => {
-                names.insert(name.clone(), "object");
+                names.insert(name.clone(), Kind::Object);
             }
             Step::CreateUpload { name, .. } => {
-                names.insert(name.clone(), "upload");
+                names.insert(name.clone(), Kind::Upload);
             }
             _ => {}
         }
@@ -499,62 +470,11 @@ fn defined_names(setup: &[Step]) -> BTreeMap<String, &'static str> {
     names
 }
 
-/// Attributes a placeholder may ask of each kind of name; the runner resolves the same list.
-pub const ATTRIBUTES: &[(&str, &[&str])] = &[
-    ("bucket", &["name"]),
-    ("missing", &["bucket", "key", "upload_id", "version_id"]),
-    ("sse", &["key", "key_md5", "other_key", "other_key_md5"]),
-    (
-        "object",
-        &[
-            "bucket",
-            "key",
-            "copy_source",
-            "copy_source_version",
-            "copy_source_delete_marker",
-            "etag",
-            "etag_unquoted",
-            "version_id",
-            "delete_marker",
-            "last_modified",
-            "last_modified_rfc3339",
-            "size",
-        ],
-    ),
-    ("upload", &["bucket", "key", "id", "parts"]),
-];
-
-fn check_placeholders(text: &str, names: &BTreeMap<String, &'static str>) -> Result<()> {
-    let mut rest = text;
-    while let Some(start) = rest.find('{') {
-        let end = rest[start..]
-            .find('}')
-            .with_context(|| format!("unclosed placeholder in {text:?}"))?
-            + start;
-        let inner = &rest[start + 1..end];
-        // `{name.attr}` or `{name.attr+1d}` / `{name.attr-1h}` for times.
-        let (reference, _offset) = match inner.find(['+', '-']) {
-            Some(i) if inner[..i].contains('.') => (&inner[..i], Some(&inner[i..])),
-            _ => (inner, None),
-        };
-        let (name, attr) = reference
-            .split_once('.')
-            .with_context(|| format!("placeholder {{{inner}}} must be {{name.attribute}}"))?;
-        let kind = names
-            .get(name)
-            .with_context(|| format!("placeholder {{{inner}}}: no setup step defines {name:?}"))?;
-        let allowed = ATTRIBUTES
-            .iter()
-            .find(|(k, _)| k == kind)
-            .map(|(_, a)| *a)
-            .unwrap_or_default();
-        if !allowed.contains(&attr) {
-            bail!(
-                "placeholder {{{inner}}}: a {kind} has no attribute {attr:?} (has: {})",
-                allowed.join(", ")
-            );
+fn check_placeholders(text: &str, names: &BTreeMap<String, Kind>) -> Result<()> {
+    for piece in placeholder::pieces(text)? {
+        if let Piece::Placeholder(p) = piece {
+            p.check(|name| names.get(name).copied())?;
         }
-        rest = &rest[end + 1..];
     }
     Ok(())
 }
@@ -570,9 +490,6 @@ range = "r"
 R1 = "r1"
 [capabilities]
 versioning = "v"
-[profiles]
-aws = "a"
-oss = "o"
 "#;
 
     const GOOD: &str = r#"
@@ -623,7 +540,7 @@ expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "{each}" 
         );
         // In the input the number stays a number; in expectations it is text.
         assert_eq!(cases[1].input["PartNumber"], serde_json::json!(2));
-        assert_eq!(cases[1].expect["aws"].error["ArgumentValue"], "2");
+        assert_eq!(cases[1].expect[&Dialect::Aws].error["ArgumentValue"], "2");
         assert_eq!(cases[0].title, "part 1");
         // Expansion is deterministic.
         assert_eq!(text, expand_one(GOOD).unwrap());
@@ -646,9 +563,10 @@ expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "{each}" 
             "unknown feature",
         );
         rejects(
-            ("expect.aws", "expect.gcs"),
+            ("expect.aws", "expect.oss"),
             "no expectation for the aws profile",
         );
+        rejects(("expect.aws", "expect.gcs"), "unknown variant `gcs`");
     }
 
     #[test]

@@ -1,38 +1,9 @@
 //! The expanded case format. `cargo xtask codegen` writes it (`generated/cases.json`) from the
-//! scenario files; the runner reads it. One definition, so the two sides cannot drift.
+//! scenario files; the runner reads it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-
-pub mod results;
-
-/// A model name in lower case with `sep` between its words, the rule the AWS SDKs and CLI
-/// use: `SSECustomerKeyMD5` → `sse{sep}customer{sep}key{sep}md5`, `ETag` → `e{sep}tag`.
-/// Codegen names fields with it (`_`), reproductions name CLI options (`-`).
-pub fn join_words(name: &str, sep: char) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let prev = i.checked_sub(1).map(|j| chars[j]);
-            let next = chars.get(i + 1).copied();
-            let boundary = match prev {
-                None => false,
-                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
-                _ => false,
-            };
-            if boundary {
-                out.push(sep);
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// One concrete case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,10 +12,14 @@ pub struct Case {
     /// Stable id: `<family>/<case>`, e.g. `upload_part_copy/range/first-ten-bytes`.
     pub id: String,
     pub title: String,
-    /// Rows of ../shared/REFERENCE.md the case covers.
+    /// Rows of the behaviour reference the case covers.
     pub refs: Vec<String>,
     /// Words from suites/FEATURES.toml.
     pub features: Vec<String>,
+    /// The opt-in feature (FEATURES.toml `opt_in = true`) that keeps the case out of a run
+    /// unless it is asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_in: Option<String>,
     /// Capabilities the target must have, or the case is skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
@@ -57,8 +32,8 @@ pub struct Case {
     /// Changes to the built request that the model cannot express (malformed values).
     #[serde(default, skip_serializing_if = "Raw::is_empty")]
     pub raw: Raw,
-    /// What each profile (`aws`, `oss`) expects.
-    pub expect: BTreeMap<String, Expect>,
+    /// What each profile expects.
+    pub expect: BTreeMap<crate::Dialect, Expect>,
 }
 
 /// A setup step, run with the generated operations.
@@ -234,86 +209,4 @@ pub struct Alternative {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     pub why: String,
-}
-
-/// The graded verdicts of DESIGN.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    Pass,
-    PassAlternative,
-    WrongCode,
-    WrongStatus,
-    Rejected,
-    SilentAccept,
-    DataMismatch,
-    ServerError,
-    NotImplemented,
-    Skipped,
-    HarnessError,
-}
-
-impl Verdict {
-    pub const ALL: [Verdict; 11] = [
-        Verdict::Pass,
-        Verdict::PassAlternative,
-        Verdict::WrongCode,
-        Verdict::WrongStatus,
-        Verdict::Rejected,
-        Verdict::SilentAccept,
-        Verdict::DataMismatch,
-        Verdict::ServerError,
-        Verdict::NotImplemented,
-        Verdict::Skipped,
-        Verdict::HarnessError,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::PassAlternative => "pass-alternative",
-            Verdict::WrongCode => "wrong-code",
-            Verdict::WrongStatus => "wrong-status",
-            Verdict::Rejected => "rejected",
-            Verdict::SilentAccept => "silent-accept",
-            Verdict::DataMismatch => "data-mismatch",
-            Verdict::ServerError => "server-error",
-            Verdict::NotImplemented => "not-implemented",
-            Verdict::Skipped => "skipped",
-            Verdict::HarnessError => "harness-error",
-        }
-    }
-
-    /// A deviation is anything a vendor would need to look at.
-    pub fn is_deviation(self) -> bool {
-        !matches!(
-            self,
-            Verdict::Pass | Verdict::PassAlternative | Verdict::Skipped
-        )
-    }
-
-    pub fn weight(self) -> &'static str {
-        match self {
-            Verdict::WrongCode | Verdict::WrongStatus => "minor",
-            Verdict::Rejected | Verdict::ServerError => "major",
-            Verdict::SilentAccept | Verdict::DataMismatch => "critical",
-            _ => "",
-        }
-    }
-}
-
-impl std::str::FromStr for Verdict {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Verdict::ALL
-            .into_iter()
-            .find(|v| v.name() == s)
-            .ok_or_else(|| format!("unknown verdict {s:?}"))
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
 }

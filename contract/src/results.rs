@@ -1,8 +1,11 @@
-//! The record of a run: `results.json`, and the baseline entries that name known deviations.
+//! The record of a run: `results.json`, one record per case; everything that changes from
+//! run to run sits in `run_info`.
 
-use crate::Verdict;
+use crate::verdict::Verdict;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// One case's record in results.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,7 +61,7 @@ pub struct Observed {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
     pub target: String,
-    pub profile: String,
+    pub profile: crate::Dialect,
     /// Verdict → number of cases.
     pub totals: BTreeMap<String, usize>,
     pub capabilities: Vec<String>,
@@ -84,9 +87,15 @@ pub struct RunInfo {
 }
 
 impl Results {
+    pub fn load(path: &Path) -> Result<Results> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("malformed {}", path.display()))
+    }
+
     pub fn new(
         target: &str,
-        profile: &str,
+        profile: crate::Dialect,
         capabilities: Vec<String>,
         mut cases: Vec<CaseResult>,
         run_info: RunInfo,
@@ -98,24 +107,13 @@ impl Results {
         }
         Results {
             target: target.to_string(),
-            profile: profile.to_string(),
+            profile,
             totals,
             capabilities,
             cases,
             run_info,
         }
     }
-}
-
-/// One known deviation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Deviation {
-    pub case: String,
-    pub verdict: Verdict,
-    pub reason: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
 }
 
 /// `400 InvalidArgument`, `200`, or `nothing`.
@@ -130,6 +128,14 @@ pub fn status_code(status: Option<u16>, code: Option<&str>) -> String {
 impl CaseResult {
     pub fn expected_text(&self) -> String {
         status_code(self.expected.status, self.expected.code.as_deref())
+    }
+
+    /// The first line of why the case is not a pass, or what came back.
+    pub fn first_detail(&self) -> String {
+        self.details
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.observed_text())
     }
 
     /// What came back, with the server's message.
@@ -219,7 +225,7 @@ pub mod sample {
     pub fn results(target: &str, cases: Vec<CaseResult>) -> Results {
         Results::new(
             target,
-            "aws",
+            crate::Dialect::Aws,
             vec![],
             cases,
             RunInfo {
