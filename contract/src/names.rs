@@ -12,7 +12,7 @@ pub fn check_target_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "target {name:?}: use letters, digits, '-', '_' and '.' only"
+            "{name:?}: use letters, digits, '-', '_' and '.' only"
         ))
     }
 }

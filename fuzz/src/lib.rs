@@ -1,7 +1,7 @@
 //! The bodies of the fuzz targets, one function per target. The cargo-fuzz binaries in
-//! fuzz/fuzz_targets/ call them, and suites/tests/fuzz_corpus.rs includes this file
+//! fuzz/fuzz_targets/ call them, and runner/tests/fuzz_corpus.rs includes this file
 //! (`#[path]`) to replay fuzz/corpus/<target>/ without the fuzzer, so it may use only
-//! crates the `suites` package depends on: generated, wire, contract, serde_json, toml.
+//! crates the `runner` package depends on: generated, wire, contract, serde_json, toml.
 //!
 //! Every function takes arbitrary bytes and must return without panicking; the few
 //! assertions in them are contracts the generated code documents.

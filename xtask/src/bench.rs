@@ -4,7 +4,7 @@
 //! Nothing here asserts a speed or a size: the issue's targets are shown beside what was
 //! measured. Every process this starts runs under a time limit and is stopped by its PID;
 //! every server listens on 127.0.0.1 only. The pure parts (codegen render, case expansion,
-//! the XML response parser) have criterion benches: `cargo bench -p xtask -p suites --bench
+//! the XML response parser) have criterion benches: `cargo bench -p xtask -p runner --bench
 //! codegen --bench parse`; their
 //! last results, when present under target/criterion, are copied into the report.
 
@@ -41,7 +41,7 @@ pub struct Args {
     /// Do not measure against LocalStack, even when `cargo xtask endpoint` can start it.
     #[arg(long)]
     no_localstack: bool,
-    /// Run the criterion benches (`cargo bench -p xtask -p suites --bench codegen --bench parse`) first.
+    /// Run the criterion benches (`cargo bench -p xtask -p runner --bench codegen --bench parse`) first.
     #[arg(long)]
     criterion: bool,
     /// Where the report goes (default: docs/benchmarks.md).
@@ -84,10 +84,10 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
 
     if args.criterion {
         eprintln!(
-            "==> criterion benches: cargo bench -p xtask -p suites --bench codegen --bench parse"
+            "==> criterion benches: cargo bench -p xtask -p runner --bench codegen --bench parse"
         );
         let status = Command::new(cargo())
-            .args(["bench", "-p", "xtask", "-p", "suites"])
+            .args(["bench", "-p", "xtask", "-p", "runner"])
             .args(["--bench", "codegen", "--bench", "parse"])
             .current_dir(root)
             .status()
@@ -353,7 +353,7 @@ fn proc_status_kib(pid: i32, field: &str) -> Option<u64> {
 fn build_runner(root: &Path, profile: &str) -> Result<PathBuf> {
     let mut cmd = Command::new(cargo());
     cmd.args(["build", "--quiet", "--profile", profile])
-        .args(["--package", "suites", "--bin", "conformance"])
+        .args(["--package", "runner", "--bin", "conformance"])
         .arg("--message-format=json-render-diagnostics")
         .current_dir(root)
         .stdin(Stdio::null())
@@ -2618,12 +2618,12 @@ impl Report {
         let _ = writeln!(md, "## Criterion benches of the pure parts\n");
         let _ = writeln!(
             md,
-            "`cargo bench -p xtask -p suites --bench codegen --bench parse` (or `cargo xtask bench \
+            "`cargo bench -p xtask -p runner --bench codegen --bench parse` (or `cargo xtask bench \
              --criterion`) runs:\n\n\
              - `xtask/benches/codegen.rs`: `codegen::render` of the real models/ and suites/ \
              (including its rustfmt processes), loading models/s3.json, and the case expansion \
              (`scenarios::expand`);\n\
-             - `suites/benches/parse.rs`: the generated XML response parser on a ListParts body \
+             - `runner/benches/parse.rs`: the generated XML response parser on a ListParts body \
              of 1000 parts (`ListPartsOutput::parse`, and the bare `XmlNode::parse` under it), \
              and reading the expanded cases (generated/cases.json) into the case type.\n"
         );

@@ -198,7 +198,7 @@ fn run_tests() -> Result<()> {
 
 /// Rewrites reports/<target>/baseline.toml from reports/<target>/results.json.
 fn update_baseline(target: &str) -> Result<()> {
-    contract::names::check_target_name(target).map_err(|e| anyhow::anyhow!(e))?;
+    contract::names::check_target_name(target).map_err(|e| anyhow::anyhow!("--target {e}"))?;
     let dir = root().join("reports").join(target);
     let path = dir.join("baseline.toml");
     let updated = contract::baseline::update(&dir, &path, target)?;
@@ -213,10 +213,15 @@ fn update_baseline(target: &str) -> Result<()> {
 /// Runs the runner binary with these arguments; its exit code becomes ours. It is its own
 /// binary so that xtask builds even when generated/ is stale.
 fn runner(args: &[String]) -> ExitCode {
-    let mut full = targets::RUNNER.to_vec();
-    full.extend(args.iter().map(String::as_str));
-    match cargo(&full) {
-        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+    let status = endpoint::runner_binary(&root()).and_then(|exe| {
+        Command::new(&exe)
+            .args(args)
+            .current_dir(root())
+            .status()
+            .with_context(|| format!("cannot run {}", exe.display()))
+    });
+    match status {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

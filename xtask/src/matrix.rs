@@ -131,13 +131,7 @@ pub fn select_targets(reports: &Path, requested: &[String]) -> Result<Vec<String
     let mut targets: Vec<String> = Vec::new();
     for t in requested {
         // A name becomes a path under reports/: the runner's rule for target names.
-        let valid = !t.is_empty()
-            && !t.starts_with('.')
-            && t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        if !valid {
-            bail!("--targets {t:?}: use letters, digits, '-', '_' and '.' only");
-        }
+        contract::names::check_target_name(t).map_err(|e| anyhow::anyhow!("--targets {e}"))?;
         if !targets.contains(t) {
             targets.push(t.clone());
         }

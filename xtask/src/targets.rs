@@ -7,17 +7,6 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 
-/// `cargo` arguments that run the runner binary; its own arguments follow.
-pub const RUNNER: [&str; 7] = [
-    "run",
-    "--quiet",
-    "--package",
-    "suites",
-    "--bin",
-    "conformance",
-    "--",
-];
-
 /// The target that needs no install: the runner starts it itself.
 pub const EMBEDDED: &str = "embedded";
 
@@ -42,9 +31,8 @@ pub fn installed(root: &Path, name: &str) -> bool {
 /// baseline says, 1 a regression or unexpected pass, 2 a setup error.
 pub fn run(root: &Path, name: &str, reports_dir: &Path) -> Result<i32> {
     let baseline = root.join("reports").join(name).join("baseline.toml");
-    let mut runner = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut runner = Command::new(endpoint::runner_binary(root)?);
     runner
-        .args(RUNNER)
         .args(["--target", name])
         .arg("--reports-dir")
         .arg(reports_dir)

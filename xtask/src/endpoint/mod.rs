@@ -203,7 +203,7 @@ pub fn start(root: &Path, name: &str) -> Result<Running> {
     }
     install_unlocked(root, name)?;
     // Built before the clock starts, so a slow build does not count against readiness.
-    let probe = probe_binary(root)?;
+    let probe = runner_binary(root)?;
 
     let data = make_data_dir(name)?;
     let log = cache.join("server.log");
@@ -365,15 +365,14 @@ fn make_data_dir(name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Builds the runner once and returns its executable, so probes need no cargo each time.
-fn probe_binary(root: &Path) -> Result<PathBuf> {
+/// Builds the runner (the one way xtask gets it) and returns its executable.
+pub fn runner_binary(root: &Path) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Process::new(&cargo)
         .args([
             "build",
-            "--quiet",
             "--package",
-            "suites",
+            "runner",
             "--bin",
             "conformance",
             "--message-format=json-render-diagnostics",
@@ -383,7 +382,7 @@ fn probe_binary(root: &Path) -> Result<PathBuf> {
         .output()
         .with_context(|| format!("cannot run {cargo} build"))?;
     if !output.status.success() {
-        bail!("building the runner (suites, bin conformance) failed");
+        bail!("building the runner (package runner, bin conformance) failed");
     }
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {

@@ -464,7 +464,7 @@ async fn run_fault(fault: Fault) -> (Run, Value) {
         "cleanup failed: {case:#}"
     );
     assert_eq!(
-        leftover_buckets(fs.root.path()),
+        leftover_buckets(fs.data_dir()),
         Vec::<String>::new(),
         "buckets left on s3s-fs\n{}",
         run.context()
@@ -664,9 +664,9 @@ async fn a_target_that_dies_mid_run_ends_every_later_case_as_a_harness_error() {
     assert_eq!(state.copies.load(Ordering::SeqCst), DIE_AT);
     // Every case before the death cleaned up; only the dying case's bucket can remain.
     assert!(
-        leftover_buckets(fs.root.path()).len() <= 1,
+        leftover_buckets(fs.data_dir()).len() <= 1,
         "{:?}",
-        leftover_buckets(fs.root.path())
+        leftover_buckets(fs.data_dir())
     );
     // Refused connections fail at once: no case waited for a timeout.
     assert!(run.took < Duration::from_secs(30), "{}", run.context());
@@ -716,7 +716,7 @@ async fn a_failing_cleanup_is_reported_on_its_own_and_never_spills_into_the_next
     }
     // Each case's bucket stayed (the deletes were refused), and only those: the objects in
     // them were removed before.
-    assert_eq!(leftover_buckets(fs.root.path()).len(), cases.len());
+    assert_eq!(leftover_buckets(fs.data_dir()).len(), cases.len());
     let summary = std::fs::read_to_string(run.reports.path().join("faults/summary.md")).unwrap();
     let section = summary
         .split("## Cleanup problems")

@@ -16,26 +16,12 @@ pub struct EmbeddedServer {
     pub secret_key: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 /// Keys for one run: not secret beyond the run, but still never printed.
 fn random_hex(bytes: usize) -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = String::new();
-    while out.len() < bytes * 2 {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos(),
-        );
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out.truncate(bytes * 2);
-    out
+    hex::encode(crate::fixtures::random_bytes(bytes))
 }
 
 pub fn run_id() -> String {
@@ -43,10 +29,16 @@ pub fn run_id() -> String {
 }
 
 impl EmbeddedServer {
+    /// With keys made for this run.
     pub async fn start() -> Result<EmbeddedServer> {
-        let data = tempfile::tempdir().context("cannot create a data folder for s3s-fs")?;
         let access_key = format!("AK{}", random_hex(8).to_uppercase());
-        let secret_key = random_hex(20);
+        EmbeddedServer::start_with_keys(&access_key, &random_hex(20)).await
+    }
+
+    /// With the keys given (tests that look for them in what the runner writes).
+    pub async fn start_with_keys(access_key: &str, secret_key: &str) -> Result<EmbeddedServer> {
+        let (access_key, secret_key) = (access_key.to_string(), secret_key.to_string());
+        let data = tempfile::tempdir().context("cannot create a data folder for s3s-fs")?;
         let fs = s3s_fs::FileSystem::new(data.path())
             .map_err(|e| anyhow::anyhow!("cannot start s3s-fs: {e:?}"))?;
         let service = {
@@ -89,8 +81,13 @@ impl EmbeddedServer {
             secret_key,
             stop: Some(stop),
             task: Some(task),
-            _data: data,
+            data,
         })
+    }
+
+    /// Where s3s-fs keeps buckets (folders) and open uploads (`.upload-*` files).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
     }
 
     pub fn url(&self) -> String {

@@ -1,4 +1,4 @@
-//! Criterion benches of the runner's pure parts: `cargo bench -p suites --bench parse`.
+//! Criterion benches of the runner's pure parts: `cargo bench -p runner --bench parse`.
 //! `cargo xtask bench` copies the last results into docs/benchmarks.md.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -2,7 +2,7 @@
 
 use crate::client::{Client, TransportError};
 use crate::fixtures::{self, Content, Created, Fixture, SharedCreated};
-use crate::verdict::grade;
+use crate::grade::grade;
 use anyhow::{anyhow, Context, Result};
 use contract::results::{CaseResult, Expected, Observed};
 use contract::{Case, Dialect, Expect, Verdict};

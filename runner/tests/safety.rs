@@ -41,7 +41,7 @@ fn runner(endpoint: &str, reports: &Path, extra: &[&str]) -> Command {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_run_leaves_no_secret_and_no_trace_and_touches_nothing_foreign() {
     let fs = start_s3s_fs().await;
-    let planted = plant_foreign_data(fs.root.path());
+    let planted = plant_foreign_data(fs.data_dir());
     let reports = tempfile::tempdir().unwrap();
     let endpoint = format!("http://{}", fs.addr);
     let mut command = runner(&endpoint, reports.path(), &["--test-threads", "4"]);
@@ -85,10 +85,10 @@ async fn a_full_run_leaves_no_secret_and_no_trace_and_touches_nothing_foreign() 
     }
 
     // Everything the run made is gone; what was there before is as it was.
-    assert_eq!(leftover_buckets(fs.root.path()), Vec::<String>::new());
-    assert_eq!(leftover_uploads(fs.root.path()), Vec::<String>::new());
+    assert_eq!(leftover_buckets(fs.data_dir()), Vec::<String>::new());
+    assert_eq!(leftover_uploads(fs.data_dir()), Vec::<String>::new());
     assert_eq!(
-        std::fs::read(fs.root.path().join("foreign-bucket/keep.txt")).unwrap(),
+        std::fs::read(fs.data_dir().join("foreign-bucket/keep.txt")).unwrap(),
         planted
     );
 }
@@ -96,7 +96,7 @@ async fn a_full_run_leaves_no_secret_and_no_trace_and_touches_nothing_foreign() 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_stops_new_cases_cleans_up_and_writes_a_partial_report() {
     let fs = start_s3s_fs().await;
-    let planted = plant_foreign_data(fs.root.path());
+    let planted = plant_foreign_data(fs.data_dir());
     let reports = tempfile::tempdir().unwrap();
     let endpoint = format!("http://{}", fs.addr);
     let mut command = runner(&endpoint, reports.path(), &["--test-threads", "2"]);
@@ -148,10 +148,10 @@ async fn ctrl_c_stops_new_cases_cleans_up_and_writes_a_partial_report() {
         "no case ran before the interruption"
     );
 
-    assert_eq!(leftover_buckets(fs.root.path()), Vec::<String>::new());
-    assert_eq!(leftover_uploads(fs.root.path()), Vec::<String>::new());
+    assert_eq!(leftover_buckets(fs.data_dir()), Vec::<String>::new());
+    assert_eq!(leftover_uploads(fs.data_dir()), Vec::<String>::new());
     assert_eq!(
-        std::fs::read(fs.root.path().join("foreign-bucket/keep.txt")).unwrap(),
+        std::fs::read(fs.data_dir().join("foreign-bucket/keep.txt")).unwrap(),
         planted
     );
 }

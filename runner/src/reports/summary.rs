@@ -29,7 +29,7 @@ struct DeviationView {
     http: String,
 }
 
-pub fn render_summary(results: &Results, baseline: &Baseline) -> Result<String> {
+pub fn render(results: &Results, baseline: &Baseline) -> Result<String> {
     let verdicts: Vec<&str> = Verdict::ALL.iter().map(|v| v.name()).collect();
     let mut by_feature: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for case in &results.cases {
@@ -91,7 +91,10 @@ pub fn render_summary(results: &Results, baseline: &Baseline) -> Result<String> 
         .join(" · ");
 
     let mut tera = tera::Tera::default();
-    tera.add_raw_template("summary.md", include_str!("../templates/summary.md.tera"))?;
+    tera.add_raw_template(
+        "summary.md",
+        include_str!("../../templates/summary.md.tera"),
+    )?;
     tera.autoescape_on(vec![]);
     let mut context = tera::Context::new();
     context.insert("target", &results.target);

@@ -1,53 +1,21 @@
 // Each test crate uses part of this module.
 #![allow(dead_code)]
 
-//! What the integration tests share: a real s3s-fs server on 127.0.0.1 with known keys,
-//! started and stopped by the test, and a look at what it holds on disk.
+//! What the integration tests share: the embedded s3s-fs server with known keys, started
+//! and stopped by the test, and a look at what it holds on disk.
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use s3s::auth::SimpleAuth;
-use s3s::service::S3ServiceBuilder;
-use std::net::SocketAddr;
+use runner::embedded::EmbeddedServer;
 use std::path::Path;
-use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::time::timeout;
 
 pub const ACCESS_KEY: &str = "AKTESTSERVER00000001";
 pub const SECRET_KEY: &str = "test-server-secret-SENTINEL-7f3a9c";
 
-/// No connection to the test server lives longer than this.
-const CONNECTION_LIMIT: Duration = Duration::from_secs(30);
-
-/// s3s-fs on 127.0.0.1 with known keys; it stops with the test's runtime.
-pub struct S3sFs {
-    pub addr: SocketAddr,
-    pub root: tempfile::TempDir,
-}
-
-pub async fn start_s3s_fs() -> S3sFs {
-    let root = tempfile::tempdir().unwrap();
-    let fs = s3s_fs::FileSystem::new(root.path()).unwrap();
-    let service = {
-        let mut b = S3ServiceBuilder::new(fs);
-        b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-        b.build()
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let http = ConnBuilder::new(TokioExecutor::new());
-        while let Ok((socket, _)) = listener.accept().await {
-            let conn = http
-                .serve_connection(TokioIo::new(socket), service.clone())
-                .into_owned();
-            tokio::spawn(async move {
-                let _ = timeout(CONNECTION_LIMIT, conn).await;
-            });
-        }
-    });
-    S3sFs { addr, root }
+/// The runner's own embedded target (a real s3s-fs on 127.0.0.1) with known keys; it
+/// stops with the test's runtime.
+pub async fn start_s3s_fs() -> EmbeddedServer {
+    EmbeddedServer::start_with_keys(ACCESS_KEY, SECRET_KEY)
+        .await
+        .expect("the embedded s3s-fs starts")
 }
 
 /// Buckets are directories under the s3s-fs root: the `mpc-*` ones still there.

@@ -3,7 +3,7 @@
 //! junit.xml read back against results.json. Reports go to a temporary folder.
 //!
 //! The snapshots live in tests/snapshots/. To accept a change: `cargo insta review`, or
-//! `INSTA_UPDATE=always cargo test -p suites --test snapshots` and review the git diff.
+//! `INSTA_UPDATE=always cargo test -p runner --test snapshots` and review the git diff.
 
 mod common;
 
