@@ -7,6 +7,7 @@
 pub mod baseline;
 pub mod case;
 pub mod dialect;
+pub mod files;
 pub mod names;
 pub mod placeholder;
 pub mod results;

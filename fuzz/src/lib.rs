@@ -6,13 +6,16 @@
 //! Every function takes arbitrary bytes and must return without panicking; the few
 //! assertions in them are contracts the generated code documents.
 
-use generated::operations::{build_request, parse_response, OPERATIONS};
+use generated::operations::Operation;
 use serde_json::Value;
 use wire::{is_error_document, HttpResponse, ResponseError, S3Error, XmlNode};
 
 /// Operations whose output is an XML document that S3 may replace by an `<Error>`
 /// document even with status 200.
-const ERROR_IN_200: &[&str] = &["CompleteMultipartUpload", "UploadPartCopy"];
+const ERROR_IN_200: &[Operation] = &[
+    Operation::CompleteMultipartUpload,
+    Operation::UploadPartCopy,
+];
 
 /// Well-formed headers `xml_response` adds, one per bit of its header byte, so that the
 /// body is what decides the outcome.
@@ -31,8 +34,8 @@ const CANNED_HEADERS: &[(&str, &str)] = &[
 ];
 
 /// The operation named by one byte (`@` is the first, `A` the second, … in ASCII).
-pub fn operation(byte: u8) -> &'static str {
-    OPERATIONS[usize::from(byte) % OPERATIONS.len()]
+pub fn operation(byte: u8) -> Operation {
+    Operation::ALL[usize::from(byte) % Operation::ALL.len()]
 }
 
 /// A status from three bytes, each read as a decimal digit (`'2' '0' '0'` is 200; any
@@ -75,10 +78,10 @@ pub fn xml_response(data: &[u8]) {
     };
     let error = S3Error::from_response(&response);
     assert_eq!(error.status, status);
-    match parse_response(op, &response) {
+    match op.parse_response(&response) {
         Ok(output) => assert!(
             !(error_document && ERROR_IN_200.contains(&op)),
-            "{op}: a {status} whose body is <Error> read as success: {output}"
+            "{op:?}: a {status} whose body is <Error> read as success: {output}"
         ),
         Err(ResponseError::Service(e)) => assert_eq!(e.status, status),
         Err(ResponseError::Malformed(_)) => {}
@@ -117,7 +120,7 @@ pub fn headers(data: &[u8]) {
     };
     let _ = response.header("x-amz-meta-");
     let _ = S3Error::from_response(&response);
-    if let Err(ResponseError::Service(e)) = parse_response(op, &response) {
+    if let Err(ResponseError::Service(e)) = op.parse_response(&response) {
         assert_eq!(e.status, status);
     }
 }
@@ -139,13 +142,14 @@ pub fn scenario(data: &[u8]) {
             );
         }
         let _ = toml::to_string(&case);
-        build(&case.operation, &Value::Object(case.input));
+        if let Ok(op) = case.operation.parse::<Operation>() {
+            build(op, &Value::Object(case.input));
+        }
     }
     if let Ok(value) = serde_json::from_str::<Value>(&text) {
-        for op in OPERATIONS {
-            build(op, &value);
+        for op in Operation::ALL {
+            build(*op, &value);
         }
-        build("NoSuchOperation", &value);
     }
 }
 
@@ -178,8 +182,8 @@ fn same_but_float_ulps(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn build(op: &str, input: &Value) {
-    if let Ok(request) = build_request(op, input) {
+fn build(op: Operation, input: &Value) {
+    if let Ok(request) = op.build_request(input) {
         let _ = request.path_and_query();
     }
 }

@@ -6,11 +6,13 @@ use crate::grade::grade;
 use anyhow::{anyhow, Context, Result};
 use contract::results::{CaseResult, Expected, Observed};
 use contract::{Case, Dialect, Expect, Verdict};
+use generated::operations::Operation;
+use generated::shapes::CopyPartResult;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wire::{HttpResponse, ResponseError};
+use wire::{Checksums, FromScenario, HttpResponse, ResponseError};
 
 /// What the runner shares with every case.
 pub struct RunContext {
@@ -153,8 +155,10 @@ async fn run_body(
             .with_context(|| format!("setup step {}", i + 1))?;
     }
 
+    let operation: Operation = case.operation.parse().map_err(|e: String| anyhow!(e))?;
     let input = fixture.resolve(&Value::Object(case.input.clone()))?;
-    let mut request = generated::operations::build_request(&case.operation, &input)
+    let mut request = operation
+        .build_request(&input)
         .map_err(|e| anyhow!("building the request: {e}"))?;
     for (name, value) in &case.raw.query {
         request.set_query(name, Some(&fixture.resolve_text(value)?));
@@ -179,13 +183,8 @@ async fn run_body(
         .map_err(|e| {
             anyhow::Error::new(e).context(format!("{}: transport failure", case.operation))
         })?;
-    let parsed = generated::operations::parse_response(&case.operation, &response);
-    if parsed.is_ok()
-        && matches!(
-            case.operation.as_str(),
-            "CompleteMultipartUpload" | "AbortMultipartUpload"
-        )
-    {
+    let parsed = operation.parse_response(&response);
+    if parsed.is_ok() && operation.ends_upload() {
         if let Some(id) = input.get("UploadId").and_then(Value::as_str) {
             fixture.forget_upload(id);
         }
@@ -341,9 +340,14 @@ async fn check_data(
     }
     if let Some(selector) = &expect.copied {
         let bytes = fixture.bytes(selector)?;
-        let etag = output
-            .pointer("/CopyPartResult/ETag")
-            .and_then(Value::as_str);
+        // The output as its model type again, for the members it has by algorithm.
+        let result = output
+            .get("CopyPartResult")
+            .map(CopyPartResult::from_scenario)
+            .transpose()
+            .map_err(|e| anyhow!("CopyPartResult: {e}"))?
+            .unwrap_or_default();
+        let etag = result.e_tag.as_deref();
         match etag {
             Some(etag) if unquote(etag) == bytes.md5_hex() => {}
             Some(etag) => mismatches.push(format!(
@@ -356,10 +360,7 @@ async fn check_data(
         let mut checksum_value = None;
         if let Some(algorithm) = &expect.checksum {
             let want = checksum(algorithm, &bytes)?;
-            let got = output
-                .get("CopyPartResult")
-                .and_then(|r| r.get(format!("Checksum{algorithm}")))
-                .and_then(Value::as_str);
+            let got = result.checksum(algorithm);
             if got != Some(want.as_str()) {
                 mismatches.push(format!(
                     "CopyPartResult.Checksum{algorithm}: expected {want:?} for the copied bytes, got {got:?}"
@@ -376,15 +377,8 @@ async fn check_data(
                 e_tag: Some(etag.to_string()),
                 ..Default::default()
             };
-            match checksum_value
-                .as_ref()
-                .map(|(a, v)| (a.as_str(), v.clone()))
-            {
-                Some(("CRC32", v)) => part.checksum_crc32 = Some(v),
-                Some(("CRC32C", v)) => part.checksum_crc32_c = Some(v),
-                Some(("SHA1", v)) => part.checksum_sha1 = Some(v),
-                Some(("SHA256", v)) => part.checksum_sha256 = Some(v),
-                _ => {}
+            if let Some((algorithm, value)) = &checksum_value {
+                part.set_checksum(algorithm, value.clone());
             }
             up.parts = [(part_number, part)].into();
             let sse = fixture.sse_for(up.sse_c);

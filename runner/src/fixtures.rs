@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
-use wire::{encode, encode_greedy, BuildError, HttpRequest, HttpResponse, ResponseError, ToJson};
+use wire::{encode, encode_greedy, OperationInput, SseCustomer, ToJson};
 
 /// Bytes nobody can predict: run ids and customer keys.
 pub fn random_bytes(n: usize) -> Vec<u8> {
@@ -39,17 +39,6 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     }
     out.truncate(n);
     out
-}
-
-/// Sets the three SSE-C members of an input (each operation has its own type) from a key.
-macro_rules! with_sse {
-    ($input:ident, $key:expr) => {
-        if let Some(k) = $key {
-            $input.sse_customer_algorithm = Some("AES256".into());
-            $input.sse_customer_key = Some(k.key.clone());
-            $input.sse_customer_key_md5 = Some(k.key_md5.clone());
-        }
-    };
 }
 
 /// An SSE-C customer key, base64, with its MD5. Made fresh for every case and never
@@ -139,19 +128,15 @@ pub struct Fixture {
     pub created: SharedCreated,
 }
 
-/// Sends a built request and reads its output, naming the step in errors.
-async fn call<O>(
-    client: &Client,
-    what: &str,
-    request: Result<HttpRequest, BuildError>,
-    parse: fn(&HttpResponse) -> Result<O, ResponseError>,
-) -> Result<O> {
-    let request = request.map_err(|e| anyhow!("{what}: {e}"))?;
+/// Sends an operation's input and reads its output, naming the operation in errors.
+async fn call<I: OperationInput>(client: &Client, input: &I) -> Result<I::Output> {
+    let what = I::OPERATION;
+    let request = input.build().map_err(|e| anyhow!("{what}: {e}"))?;
     let response = client
         .send(&request)
         .await
-        .map_err(|e| anyhow::Error::new(e).context(what.to_string()))?;
-    parse(&response).map_err(|e| anyhow!("{what}: {e}"))
+        .map_err(|e| anyhow::Error::new(e).context(what))?;
+    I::parse_output(&response).map_err(|e| anyhow!("{what}: {e}"))
 }
 
 /// Bodies at least this large are streamed from the generator and signed with
@@ -159,22 +144,29 @@ async fn call<O>(
 pub const STREAM_FROM: u64 = 1 << 20;
 
 /// Sends a setup request whose body is `content` (streamed when large), as [`call`] does.
-async fn call_with_body<O>(
+async fn call_with_body<I: OperationInput>(
     client: &Client,
-    what: &str,
-    request: Result<HttpRequest, BuildError>,
+    input: &I,
     content: &Content,
-    parse: fn(&HttpResponse) -> Result<O, ResponseError>,
-) -> Result<O> {
-    let mut request = request.map_err(|e| anyhow!("{what}: {e}"))?;
+) -> Result<I::Output> {
+    let what = I::OPERATION;
+    let mut request = input.build().map_err(|e| anyhow!("{what}: {e}"))?;
     let response = if content.len() >= STREAM_FROM {
         client.send_content(&request, content).await
     } else {
         request.body = content.to_vec();
         client.send(&request).await
     }
-    .map_err(|e| anyhow::Error::new(e).context(what.to_string()))?;
-    parse(&response).map_err(|e| anyhow!("{what}: {e}"))
+    .map_err(|e| anyhow::Error::new(e).context(what))?;
+    I::parse_output(&response).map_err(|e| anyhow!("{what}: {e}"))
+}
+
+/// Gives an input the customer key, when there is one.
+fn with_key<I: SseCustomer>(mut input: I, key: Option<&SseKey>) -> I {
+    if let Some(k) = key {
+        input.set_sse_customer("AES256", &k.key, &k.key_md5);
+    }
+    input
 }
 
 fn completed_part(number: i64, etag: String) -> Result<CompletedPart> {
@@ -267,13 +259,7 @@ impl Fixture {
                 ..Default::default()
             });
         }
-        call(
-            &self.client,
-            "CreateBucket",
-            input.build(),
-            CreateBucketOutput::parse,
-        )
-        .await?;
+        call(&self.client, &input).await?;
         self.note(|c| c.buckets.push(bucket.to_string()));
         Ok(())
     }
@@ -290,21 +276,14 @@ impl Fixture {
         let key = key.cloned().unwrap_or_else(|| name.to_string());
         let data = Content::generated(name, size);
         let sse = self.sse_for(sse_c).cloned();
-        let mut input = PutObjectInput {
+        let input = PutObjectInput {
             bucket: Some(bucket.clone()),
             key: Some(key.clone()),
             ..Default::default()
         };
-        with_sse!(input, &sse);
+        let input = with_key(input, sse.as_ref());
         self.note_key(&bucket, &key);
-        let out = call_with_body(
-            &self.client,
-            "PutObject",
-            input.build(),
-            &data,
-            PutObjectOutput::parse,
-        )
-        .await?;
+        let out = call_with_body(&self.client, &input, &data).await?;
         let written = Written {
             bucket,
             key,
@@ -325,20 +304,14 @@ impl Fixture {
         written: Written,
         sse: Option<&SseKey>,
     ) -> Result<()> {
-        let mut head = HeadObjectInput {
+        let head = HeadObjectInput {
             bucket: Some(written.bucket.clone()),
             key: Some(written.key.clone()),
             version_id: self.version_to_read(&written.bucket, &written.version_id),
             ..Default::default()
         };
-        with_sse!(head, sse);
-        let head = call(
-            &self.client,
-            "HeadObject",
-            head.build(),
-            HeadObjectOutput::parse,
-        )
-        .await?;
+        let head = with_key(head, sse);
+        let head = call(&self.client, &head).await?;
         let etag = written
             .etag
             .or(head.e_tag)
@@ -371,22 +344,16 @@ impl Fixture {
     ) -> Result<()> {
         let bucket = self.bucket_named(bucket)?;
         let key = key.cloned().unwrap_or_else(|| name.to_string());
-        let mut input = CreateMultipartUploadInput {
+        let input = CreateMultipartUploadInput {
             bucket: Some(bucket.clone()),
             key: Some(key.clone()),
             checksum_algorithm: checksum.cloned(),
             ..Default::default()
         };
-        with_sse!(input, self.sse_for(sse_c));
+        let input = with_key(input, self.sse_for(sse_c));
         // Completing the upload creates the key: note it before the server can.
         self.note_key(&bucket, &key);
-        let out = call(
-            &self.client,
-            "CreateMultipartUpload",
-            input.build(),
-            CreateMultipartUploadOutput::parse,
-        )
-        .await?;
+        let out = call(&self.client, &input).await?;
         let id = out
             .upload_id
             .context("CreateMultipartUpload: no UploadId in the response")?;
@@ -413,22 +380,15 @@ impl Fixture {
     ) -> Result<()> {
         let data = Content::generated(name, size);
         let up = self.upload(upload)?;
-        let mut input = UploadPartInput {
+        let input = UploadPartInput {
             bucket: Some(up.bucket.clone()),
             key: Some(up.key.clone()),
             upload_id: Some(up.id.clone()),
             part_number: Some(i32::try_from(number).context("part number out of range")?),
             ..Default::default()
         };
-        with_sse!(input, self.sse_for(up.sse_c));
-        let out = call_with_body(
-            &self.client,
-            "UploadPart",
-            input.build(),
-            &data,
-            UploadPartOutput::parse,
-        )
-        .await?;
+        let input = with_key(input, self.sse_for(up.sse_c));
+        let out = call_with_body(&self.client, &input, &data).await?;
         let etag = out.e_tag.context("UploadPart: no ETag in the response")?;
         self.record_part(upload, number, name, etag, data)
     }
@@ -478,7 +438,7 @@ impl Fixture {
             .get(source)
             .with_context(|| format!("no object named {source:?}"))?;
         let up = self.upload(upload)?;
-        let mut input = UploadPartCopyInput {
+        let input = UploadPartCopyInput {
             bucket: Some(up.bucket.clone()),
             key: Some(up.key.clone()),
             upload_id: Some(up.id.clone()),
@@ -491,14 +451,8 @@ impl Fixture {
             copy_source_range: range.map(|r| format!("bytes={r}")),
             ..Default::default()
         };
-        with_sse!(input, self.sse_for(up.sse_c));
-        let out = call(
-            &self.client,
-            "UploadPartCopy",
-            input.build(),
-            UploadPartCopyOutput::parse,
-        )
-        .await?;
+        let input = with_key(input, self.sse_for(up.sse_c));
+        let out = call(&self.client, &input).await?;
         let etag = out
             .copy_part_result
             .and_then(|r| r.e_tag)
@@ -583,13 +537,7 @@ impl Fixture {
                     key: Some(object.key.clone()),
                     ..Default::default()
                 };
-                let out = call(
-                    &self.client,
-                    "DeleteObject",
-                    input.build(),
-                    DeleteObjectOutput::parse,
-                )
-                .await?;
+                let out = call(&self.client, &input).await?;
                 if let Some(o) = self.objects.get_mut(name) {
                     o.delete_marker = out.version_id;
                 }
@@ -641,13 +589,7 @@ impl Fixture {
                     upload_id: Some(up.id.clone()),
                     ..Default::default()
                 };
-                call(
-                    &self.client,
-                    "AbortMultipartUpload",
-                    input.build(),
-                    AbortMultipartUploadOutput::parse,
-                )
-                .await?;
+                call(&self.client, &input).await?;
                 self.forget_upload(&up.id);
             }
         }
@@ -828,13 +770,7 @@ pub async fn enable_versioning(client: &Client, bucket: &str) -> Result<()> {
         }),
         ..Default::default()
     };
-    call(
-        client,
-        "PutBucketVersioning",
-        input.build(),
-        PutBucketVersioningOutput::parse,
-    )
-    .await?;
+    call(client, &input).await?;
     Ok(())
 }
 
@@ -844,7 +780,7 @@ pub async fn complete(
     up: &UploadInfo,
     sse: Option<&SseKey>,
 ) -> Result<CompleteMultipartUploadOutput> {
-    let mut input = CompleteMultipartUploadInput {
+    let input = CompleteMultipartUploadInput {
         bucket: Some(up.bucket.clone()),
         key: Some(up.key.clone()),
         upload_id: Some(up.id.clone()),
@@ -853,14 +789,8 @@ pub async fn complete(
         }),
         ..Default::default()
     };
-    with_sse!(input, sse.filter(|_| up.sse_c));
-    call(
-        client,
-        "CompleteMultipartUpload",
-        input.build(),
-        CompleteMultipartUploadOutput::parse,
-    )
-    .await
+    let input = with_key(input, sse.filter(|_| up.sse_c));
+    call(client, &input).await
 }
 
 /// Reads an object (with the customer key when it is SSE-C encrypted).
@@ -870,13 +800,13 @@ pub async fn get_object(
     key: &str,
     sse: Option<&SseKey>,
 ) -> Result<GetObjectOutput> {
-    let mut input = GetObjectInput {
+    let input = GetObjectInput {
         bucket: Some(bucket.to_string()),
         key: Some(key.to_string()),
         ..Default::default()
     };
-    with_sse!(input, sse);
-    call(client, "GetObject", input.build(), GetObjectOutput::parse).await
+    let input = with_key(input, sse);
+    call(client, &input).await
 }
 
 /// Reads an object (with the customer key when it is SSE-C encrypted) and compares it, as
@@ -888,12 +818,12 @@ pub async fn read_back(
     sse: Option<&SseKey>,
     expected: &Content,
 ) -> Result<Option<crate::content::Difference>> {
-    let mut input = GetObjectInput {
+    let input = GetObjectInput {
         bucket: Some(bucket.to_string()),
         key: Some(key.to_string()),
         ..Default::default()
     };
-    with_sse!(input, sse);
+    let input = with_key(input, sse);
     let request = input.build().map_err(|e| anyhow!("GetObject: {e}"))?;
     let (response, difference) = client
         .send_checked(&request, expected)
@@ -915,14 +845,7 @@ pub async fn cleanup(client: &Client, created: &Created) -> Vec<String> {
             upload_id: Some(id.clone()),
             ..Default::default()
         };
-        match call(
-            client,
-            "AbortMultipartUpload",
-            input.build(),
-            AbortMultipartUploadOutput::parse,
-        )
-        .await
-        {
+        match call(client, &input).await {
             Ok(_) => {}
             // Already gone (the case completed or aborted it): nothing to clean.
             Err(e) if e.to_string().contains("NoSuchUpload") => {}
@@ -941,14 +864,7 @@ pub async fn cleanup(client: &Client, created: &Created) -> Vec<String> {
                 key: Some(key.clone()),
                 ..Default::default()
             };
-            if let Err(e) = call(
-                client,
-                "DeleteObject",
-                input.build(),
-                DeleteObjectOutput::parse,
-            )
-            .await
-            {
+            if let Err(e) = call(client, &input).await {
                 if !e.to_string().contains("NoSuchKey") {
                     failures.push(format!("delete object in {bucket}: {e}"));
                 }
@@ -964,14 +880,7 @@ pub async fn cleanup(client: &Client, created: &Created) -> Vec<String> {
             bucket: Some(bucket.clone()),
             ..Default::default()
         };
-        if let Err(e) = call(
-            client,
-            "DeleteBucket",
-            input.build(),
-            DeleteBucketOutput::parse,
-        )
-        .await
-        {
+        if let Err(e) = call(client, &input).await {
             failures.push(format!("delete bucket {bucket}: {e}"));
         }
     }
@@ -985,13 +894,7 @@ async fn upload_listed(client: &Client, bucket: &str, key: &str, id: &str) -> Re
         prefix: Some(key.to_string()),
         ..Default::default()
     };
-    let out = call(
-        client,
-        "ListMultipartUploads",
-        input.build(),
-        ListMultipartUploadsOutput::parse,
-    )
-    .await?;
+    let out = call(client, &input).await?;
     if out.is_truncated == Some(true) {
         bail!("too many uploads to tell");
     }
@@ -1014,13 +917,7 @@ async fn delete_versions(client: &Client, bucket: &str) -> Result<()> {
             version_id_marker: version_marker.clone(),
             ..Default::default()
         };
-        let out = call(
-            client,
-            "ListObjectVersions",
-            input.build(),
-            ListObjectVersionsOutput::parse,
-        )
-        .await?;
+        let out = call(client, &input).await?;
         let versions = out
             .versions
             .iter()
@@ -1039,13 +936,7 @@ async fn delete_versions(client: &Client, bucket: &str) -> Result<()> {
                 version_id: version,
                 ..Default::default()
             };
-            call(
-                client,
-                "DeleteObject",
-                input.build(),
-                DeleteObjectOutput::parse,
-            )
-            .await?;
+            call(client, &input).await?;
         }
         if out.is_truncated != Some(true) {
             return Ok(());

@@ -119,7 +119,9 @@ mod tests {
 
     /// The reproduction of an UploadPartCopy with this input, built by the generated binding.
     fn upload_part_copy(input: &Value) -> Reproduction {
-        let request = generated::operations::build_request("UploadPartCopy", input).unwrap();
+        let request = generated::operations::Operation::UploadPartCopy
+            .build_request(input)
+            .unwrap();
         reproduction(
             "UploadPartCopy",
             input,

@@ -7,10 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use generated::operations::{
-    build_request, parse_response, CompleteMultipartUploadInput, CompleteMultipartUploadOutput,
-    CreateMultipartUploadInput, HeadObjectOutput, ListObjectVersionsInput,
-    ListObjectVersionsOutput, ListPartsOutput, PutBucketVersioningInput, PutObjectInput,
-    UploadPartCopyInput, UploadPartCopyOutput,
+    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CreateMultipartUploadInput,
+    HeadObjectOutput, ListObjectVersionsInput, ListObjectVersionsOutput, ListPartsOutput,
+    Operation, PutBucketVersioningInput, PutObjectInput, UploadPartCopyInput, UploadPartCopyOutput,
 };
 use generated::shapes::{CompletedMultipartUpload, CompletedPart, VersioningConfiguration};
 use md5::{Digest, Md5};
@@ -579,9 +578,8 @@ fn malformed_xml_with_status_200_is_malformed() {
 
 #[test]
 fn build_request_from_json_matches_typed_input() {
-    let request = build_request(
-        "UploadPartCopy",
-        &json!({
+    let request = Operation::UploadPartCopy
+        .build_request(&json!({
             "Bucket": "b",
             "Key": "dir/a b",
             "CopySource": "src/obj",
@@ -589,9 +587,8 @@ fn build_request_from_json_matches_typed_input() {
             "CopySourceIfModifiedSince": "Tue, 14 Nov 2023 22:13:20 GMT",
             "PartNumber": 3,
             "UploadId": "up-1",
-        }),
-    )
-    .unwrap();
+        }))
+        .unwrap();
     assert_eq!(
         request.path_and_query(),
         "/b/dir/a%20b?x-id=UploadPartCopy&partNumber=3&uploadId=up-1"
@@ -605,31 +602,27 @@ fn build_request_from_json_matches_typed_input() {
 
 #[test]
 fn build_request_refuses_unknown_member() {
-    let err = build_request(
-        "UploadPartCopy",
-        &json!({"Bucket": "b", "Key": "k", "Nope": 1}),
-    )
-    .unwrap_err();
+    let err = Operation::UploadPartCopy
+        .build_request(&json!({"Bucket": "b", "Key": "k", "Nope": 1}))
+        .unwrap_err();
     assert!(err.0.contains("Nope"), "{err}");
-    let err = build_request("NoSuchOperation", &json!({})).unwrap_err();
-    assert!(err.0.contains("NoSuchOperation"), "{err}");
+    let err = "NoSuchOperation".parse::<Operation>().unwrap_err();
+    assert!(err.contains("NoSuchOperation"), "{err}");
 }
 
 #[test]
 fn parse_response_get_object_shows_body_by_size_and_md5() {
     let body = b"hello world".to_vec();
-    let value = parse_response(
-        "GetObject",
-        &HttpResponse {
+    let value = Operation::GetObject
+        .parse_response(&HttpResponse {
             status: 200,
             headers: vec![
                 ("ETag".into(), "\"5eb63bbbe01eeed093cb22bb8f5acdc3\"".into()),
                 ("x-amz-meta-color".into(), "blue".into()),
             ],
             body: body.clone(),
-        },
-    )
-    .unwrap();
+        })
+        .unwrap();
     assert_eq!(
         value["Body"],
         json!({"size": 11, "md5": "5eb63bbbe01eeed093cb22bb8f5acdc3"})
@@ -637,4 +630,42 @@ fn parse_response_get_object_shows_body_by_size_and_md5() {
     assert_eq!(value["Body"]["md5"], hex::encode(Md5::digest(&body)));
     assert_eq!(value["ETag"], "\"5eb63bbbe01eeed093cb22bb8f5acdc3\"");
     assert_eq!(value["Metadata"], json!({"color": "blue"}));
+}
+
+// 10. The model facts the runner reads instead of restating them.
+
+#[test]
+fn generated_model_facts_name_the_members_the_model_has() {
+    use generated::operations::CHECKSUM_ALGORITHMS;
+    use wire::{Checksums, CopySourceSseCustomer, SseCustomer};
+    let ending: Vec<_> = Operation::ALL
+        .iter()
+        .filter(|op| op.ends_upload())
+        .collect();
+    assert_eq!(
+        ending,
+        [
+            &Operation::AbortMultipartUpload,
+            &Operation::CompleteMultipartUpload
+        ]
+    );
+    assert!(CHECKSUM_ALGORITHMS.starts_with(&["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"]));
+    let mut part = CompletedPart::default();
+    for algorithm in CHECKSUM_ALGORITHMS {
+        assert!(part.set_checksum(algorithm, format!("v-{algorithm}")));
+        assert_eq!(
+            part.checksum(algorithm),
+            Some(format!("v-{algorithm}").as_str())
+        );
+    }
+    assert_eq!(part.checksum_crc32_c.as_deref(), Some("v-CRC32C"));
+    assert!(!part.set_checksum("CRC7", "x".into()));
+    let mut input = UploadPartCopyInput::default();
+    input.set_sse_customer("AES256", "k", "m");
+    input.set_copy_source_sse_customer("AES256", "ck", "cm");
+    assert_eq!(input.sse_customer_key.as_deref(), Some("k"));
+    assert_eq!(
+        input.copy_source_sse_customer_key_md5.as_deref(),
+        Some("cm")
+    );
 }

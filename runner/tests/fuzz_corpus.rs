@@ -54,17 +54,16 @@ fn scenario_corpus() {
 /// would be exercising nothing but error paths.
 #[test]
 fn real_responses_parse() {
-    use generated::operations::parse_response;
     use wire::{HttpResponse, ResponseError};
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/xml_response");
-    let read = |name: &str| -> (String, HttpResponse) {
+    let read = |name: &str| -> (generated::operations::Operation, HttpResponse) {
         let data = std::fs::read(dir.join(name)).expect("a seed");
         let response = HttpResponse {
             status: fuzz_bodies::status([data[1], data[2], data[3]]),
             headers: vec![],
             body: data[5..].to_vec(),
         };
-        (fuzz_bodies::operation(data[0]).to_string(), response)
+        (fuzz_bodies::operation(data[0]), response)
     };
     for (name, member) in [
         ("seed-copy-part-result", "CopyPartResult"),
@@ -74,8 +73,9 @@ fn real_responses_parse() {
         ("seed-complete", "ETag"),
     ] {
         let (op, response) = read(name);
-        let output = parse_response(&op, &response)
-            .unwrap_or_else(|e| panic!("{name} ({op}) does not parse: {e}"));
+        let output = op
+            .parse_response(&response)
+            .unwrap_or_else(|e| panic!("{name} ({op:?}) does not parse: {e}"));
         assert!(
             output.get(member).is_some(),
             "{name}: no {member} in {output}"
@@ -87,9 +87,9 @@ fn real_responses_parse() {
         ("seed-error-entity-too-small", "EntityTooSmall"),
     ] {
         let (op, response) = read(name);
-        match parse_response(&op, &response) {
+        match op.parse_response(&response) {
             Err(ResponseError::Service(e)) => assert_eq!(e.code, code, "{name}"),
-            other => panic!("{name} ({op}): expected the service error {code}, got {other:?}"),
+            other => panic!("{name} ({op:?}): expected the service error {code}, got {other:?}"),
         }
     }
 }

@@ -7,12 +7,14 @@
 
 mod encode;
 mod error;
+mod facts;
 mod http;
 mod values;
 mod xml;
 
 pub use encode::{encode, encode_greedy};
 pub use error::{is_error_document, status_code_name, ResponseError, S3Error};
+pub use facts::{Checksums, CopySourceSseCustomer, OperationInput, SseCustomer};
 pub use http::{BuildError, HttpRequest, HttpResponse};
 pub use values::*;
 pub use xml::*;

@@ -4,7 +4,7 @@
 //! Nothing here asserts a speed or a size: the issue's targets are shown beside what was
 //! measured. Every process this starts runs under a time limit and is stopped by its PID;
 //! every server listens on 127.0.0.1 only. The pure parts (codegen render, case expansion,
-//! the XML response parser) have criterion benches: `cargo bench -p xtask -p runner --bench
+//! the XML response parser) have criterion benches: `cargo bench -p codegen -p runner --bench
 //! codegen --bench parse`; their
 //! last results, when present under target/criterion, are copied into the report.
 
@@ -41,7 +41,7 @@ pub struct Args {
     /// Do not measure against LocalStack, even when `cargo xtask endpoint` can start it.
     #[arg(long)]
     no_localstack: bool,
-    /// Run the criterion benches (`cargo bench -p xtask -p runner --bench codegen --bench parse`) first.
+    /// Run the criterion benches (`cargo bench -p codegen -p runner --bench codegen --bench parse`) first.
     #[arg(long)]
     criterion: bool,
     /// Where the report goes (default: docs/benchmarks.md).
@@ -84,10 +84,10 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
 
     if args.criterion {
         eprintln!(
-            "==> criterion benches: cargo bench -p xtask -p runner --bench codegen --bench parse"
+            "==> criterion benches: cargo bench -p codegen -p runner --bench codegen --bench parse"
         );
         let status = Command::new(cargo())
-            .args(["bench", "-p", "xtask", "-p", "runner"])
+            .args(["bench", "-p", "codegen", "-p", "runner"])
             .args(["--bench", "codegen", "--bench", "parse"])
             .current_dir(root)
             .status()
@@ -151,7 +151,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| root.join("docs").join("benchmarks.md"));
-    crate::write_atomically(&out, report.markdown().as_bytes())?;
+    contract::files::write_atomically(&out, report.markdown().as_bytes())?;
     println!("{}", report.table());
     println!(
         "wrote {} ({:.0} s in all)",
@@ -655,12 +655,12 @@ fn measure_codegen(root: &Path, repeat: u32) -> Result<Codegen> {
     codegen.binary.remove(0);
     for _ in 0..repeat {
         let t = Instant::now();
-        let files = crate::codegen::render(root)?;
+        let files = codegen::render(root)?;
         codegen.render.push(t.elapsed());
         codegen.cases_json_bytes = files.get(Path::new("cases.json")).map_or(0, String::len);
         let t = Instant::now();
-        let model = crate::smithy::Model::load(&root.join("models/s3.json"))?;
-        crate::scenarios::expand(&root.join("suites"), &model)?;
+        let model = codegen::smithy::Model::load(&root.join("models/s3.json"))?;
+        codegen::scenarios::expand(&root.join("suites"), &model)?;
         codegen.expand.push(t.elapsed());
     }
     Ok(codegen)
@@ -2618,9 +2618,9 @@ impl Report {
         let _ = writeln!(md, "## Criterion benches of the pure parts\n");
         let _ = writeln!(
             md,
-            "`cargo bench -p xtask -p runner --bench codegen --bench parse` (or `cargo xtask bench \
+            "`cargo bench -p codegen -p runner --bench codegen --bench parse` (or `cargo xtask bench \
              --criterion`) runs:\n\n\
-             - `xtask/benches/codegen.rs`: `codegen::render` of the real models/ and suites/ \
+             - `codegen/benches/codegen.rs`: `codegen::render` of the real models/ and suites/ \
              (including its rustfmt processes), loading models/s3.json, and the case expansion \
              (`scenarios::expand`);\n\
              - `runner/benches/parse.rs`: the generated XML response parser on a ListParts body \

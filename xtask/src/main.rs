@@ -3,11 +3,9 @@
 mod bench;
 mod endpoint;
 mod matrix;
-mod models_import;
 mod targets;
 
 // The code generator is a library as well, so that benches/ can call it.
-use xtask::{codegen, scenarios, smithy, write_atomically};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -251,7 +249,7 @@ fn main() -> ExitCode {
                     commit,
                 },
         } => {
-            let mut upstream = models_import::Upstream::default();
+            let mut upstream = codegen::slice::Upstream::default();
             if let Some(r) = repository {
                 upstream.repository = r;
             }
@@ -261,7 +259,7 @@ fn main() -> ExitCode {
             if let Some(c) = commit {
                 upstream.commit = c;
             }
-            models_import::import(&from, &root().join("models"), &upstream)
+            codegen::slice::import(&from, &root().join("models"), &upstream)
         }
         Commands::Codegen { check } => codegen::run(&root(), check),
         Commands::Run { args } => return runner(&args),

@@ -307,8 +307,8 @@ impl Matrix {
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         let md = dir.join("matrix.md");
         let html = dir.join("matrix.html");
-        crate::write_atomically(&md, self.render_markdown()?.as_bytes())?;
-        crate::write_atomically(&html, self.render_html()?.as_bytes())?;
+        contract::files::write_atomically(&md, self.render_markdown()?.as_bytes())?;
+        contract::files::write_atomically(&html, self.render_html()?.as_bytes())?;
         Ok(vec![md, html])
     }
 }

@@ -5,10 +5,10 @@ pub mod junit;
 pub mod summary;
 
 use crate::cli::Paths;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use contract::baseline::Baseline;
+use contract::files::write_atomically as write_file;
 use contract::results::Results;
-use std::path::Path;
 
 pub fn write(paths: &Paths, results: &Results, baseline: &Baseline) -> Result<()> {
     let dir = &paths.report_dir;
@@ -34,14 +34,4 @@ pub fn write(paths: &Paths, results: &Results, baseline: &Baseline) -> Result<()
         dir.display()
     );
     Ok(())
-}
-
-/// Writes through a temporary sibling, so a reader never sees half a report.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let tmp = path.with_extension("tmp-write");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }

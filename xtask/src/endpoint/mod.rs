@@ -249,7 +249,7 @@ pub fn start(root: &Path, name: &str) -> Result<Running> {
         leftovers: ctx.leftovers.clone(),
     };
     let json = serde_json::to_vec_pretty(&state)?;
-    if let Err(e) = crate::write_atomically(&state_path(root, name), &json) {
+    if let Err(e) = contract::files::write_atomically(&state_path(root, name), &json) {
         group.kill();
         let _ = std::fs::remove_dir_all(&state.data_dir);
         remove_leftovers(&state.leftovers);

@@ -1,18 +1,18 @@
 //! Criterion benches of codegen's pure parts, on the real models/ and suites/:
-//! `cargo bench -p xtask --bench codegen`. `cargo xtask bench` copies the last results into
+//! `cargo bench -p codegen --bench codegen`. `cargo xtask bench` copies the last results into
 //! docs/benchmarks.md.
 
+use codegen::{scenarios, smithy};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use xtask::{codegen, scenarios, smithy};
 
 /// What `codegen::run` writes with (it is not benched: it writes files).
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("xtask is inside the workspace")
+        .expect("codegen is inside the workspace")
         .to_path_buf()
 }
 

@@ -5,7 +5,7 @@
 //! vocabulary (`suites/FEATURES.toml`) and against the model: the operation, the input
 //! member names and their types, and the output members an expectation names.
 
-use crate::smithy::Model;
+use crate::smithy::{Model, ShapeKind};
 use anyhow::{anyhow, bail, Context, Result};
 use contract::placeholder::{self, Kind, Piece};
 use contract::vocabulary::Vocabulary;
@@ -343,12 +343,7 @@ fn check_case(case: &Case, vocabulary: &Vocabulary, model: &Model) -> Result<()>
         if !(100..600).contains(&expect.status) {
             bail!("status {} is not an HTTP status", expect.status);
         }
-        let op_id = model.operation_id(&case.operation)?;
-        let op = model
-            .shapes
-            .get(&op_id)
-            .filter(|s| s.kind == "operation")
-            .with_context(|| format!("the model has no operation {}", case.operation))?;
+        let op = model.operation(&case.operation)?;
         for path in expect.output.keys().chain(&expect.present) {
             let output = op.output.as_ref().context("the operation has no output")?;
             check_member_path(model, &output.target, path)
@@ -356,12 +351,7 @@ fn check_case(case: &Case, vocabulary: &Vocabulary, model: &Model) -> Result<()>
         }
     }
     let names = defined_names(&case.setup);
-    let op_id = model.operation_id(&case.operation)?;
-    let op = model
-        .shapes
-        .get(&op_id)
-        .filter(|s| s.kind == "operation")
-        .with_context(|| format!("the model has no operation {}", case.operation))?;
+    let op = model.operation(&case.operation)?;
     let input_id = &op
         .input
         .as_ref()
@@ -395,7 +385,7 @@ fn check_member_path(model: &Model, shape_id: &str, path: &str) -> Result<()> {
             current = shape
                 .member
                 .as_ref()
-                .filter(|_| shape.kind == "list")
+                .filter(|_| shape.kind == ShapeKind::List)
                 .with_context(|| {
                     format!("{part} indexes something that is not a list (in {path})")
                 })?
@@ -416,21 +406,20 @@ fn check_member_path(model: &Model, shape_id: &str, path: &str) -> Result<()> {
 }
 
 fn check_value_type(model: &Model, target: &str, value: &Value) -> Result<()> {
-    let kind = match target.strip_prefix("smithy.api#") {
-        Some(prelude) => prelude.to_ascii_lowercase(),
-        None => model.shape(target)?.kind.clone(),
-    };
-    let ok = match kind.as_str() {
-        "string" | "enum" | "timestamp" | "blob" => value.is_string(),
-        "integer" | "long" | "intenum" => value.is_i64(),
-        "boolean" => value.is_boolean(),
+    let kind = model.kind(target)?;
+    let ok = match kind {
+        ShapeKind::String | ShapeKind::Enum | ShapeKind::Timestamp | ShapeKind::Blob => {
+            value.is_string()
+        }
+        ShapeKind::Integer | ShapeKind::Long | ShapeKind::IntEnum => value.is_i64(),
+        ShapeKind::Boolean => value.is_boolean(),
         // A structure or list comes from a placeholder (`{up.parts}`) or is written out.
-        "structure" => value.is_object() || value.is_string(),
-        "list" => value.is_array() || value.is_string(),
+        ShapeKind::Structure => value.is_object() || value.is_string(),
+        ShapeKind::List => value.is_array() || value.is_string(),
         _ => true,
     };
     if !ok {
-        bail!("{value} does not fit the model type {kind} of {target}; use `raw` to send a malformed value");
+        bail!("{value} does not fit the model type {kind:?} of {target}; use `raw` to send a malformed value");
     }
     Ok(())
 }

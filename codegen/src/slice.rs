@@ -197,8 +197,8 @@ pub fn import(from: &Path, out_dir: &Path, upstream: &Upstream) -> Result<()> {
     // new file next to one old file.
     let model_path = out_dir.join("s3.json");
     let source_path = out_dir.join("SOURCE.toml");
-    crate::write_atomically(&model_path, model_text.as_bytes())?;
-    crate::write_atomically(&source_path, source_text.as_bytes())?;
+    contract::files::write_atomically(&model_path, model_text.as_bytes())?;
+    contract::files::write_atomically(&source_path, source_text.as_bytes())?;
     println!(
         "wrote {} ({} shapes) and {}",
         model_path.display(),
