@@ -28,6 +28,9 @@ struct ScenarioFile {
     operation: String,
     #[serde(default)]
     input: Map<String, Value>,
+    /// Named lists of values that cases fan out over (`cross = ["source", "pos"]`).
+    #[serde(default)]
+    axes: BTreeMap<String, Vec<Value>>,
     #[serde(rename = "case")]
     cases: Vec<CaseSpec>,
 }
@@ -37,14 +40,14 @@ struct ScenarioFile {
 struct CaseSpec {
     id: String,
     title: String,
-    /// A list of REFERENCE.md rows, or a variable holding one.
+    /// A list of reference rows, or a variable holding one.
     refs: Value,
-    /// Fan out: one case per value, `{each}` (or `{each.field}` for tables) replaced by it.
+    /// Fan out: one case per value, `${each}` (or `${each.field}` for tables) replaced by it.
     #[serde(default)]
     each: Option<Vec<Value>>,
-    /// Fan out over every combination of the axes: `{$axis}` / `{$axis.field}`.
+    /// Fan out over every combination of these axes of the file: `${axis}` / `${axis.field}`.
     #[serde(default)]
-    cross: BTreeMap<String, Vec<Value>>,
+    cross: Vec<String>,
     #[serde(default)]
     features: Vec<String>,
     #[serde(default)]
@@ -52,9 +55,12 @@ struct CaseSpec {
     /// Replaces the family's setup when given (a list of steps, or a variable).
     #[serde(default)]
     setup: Option<Value>,
-    /// Merged over the family's input; a member set to "" here is removed.
+    /// Merged over the family's input.
     #[serde(default)]
     input: Map<String, Value>,
+    /// Members of the family's input this case does not send.
+    #[serde(default)]
+    omit: Vec<String>,
     #[serde(default)]
     raw: Option<Value>,
     /// Profile → expectation; checked against the case format after substitution.
@@ -119,9 +125,14 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
     if file.title.trim().is_empty() {
         bail!("family {} has no title", file.family);
     }
+    for (axis, values) in &file.axes {
+        if values.is_empty() {
+            bail!("axis {axis} has no values");
+        }
+    }
     let mut out = Vec::new();
     for spec in &file.cases {
-        for bindings in bindings_of(spec)? {
+        for bindings in bindings_of(spec, &file.axes)? {
             let mut case =
                 expand_case(file, spec, &bindings).with_context(|| format!("case {}", spec.id))?;
             case.opt_in = case
@@ -133,6 +144,13 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
             out.push(case);
         }
     }
+    if let Some(axis) = file
+        .axes
+        .keys()
+        .find(|axis| !file.cases.iter().any(|c| c.cross.contains(axis)))
+    {
+        bail!("axis {axis} is crossed by no case");
+    }
     Ok(out)
 }
 
@@ -140,14 +158,24 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
 type Bindings = Vec<(String, Value)>;
 
 /// Every combination of a case's `each` and `cross` values (one empty binding without them).
-fn bindings_of(spec: &CaseSpec) -> Result<Vec<Bindings>> {
+fn bindings_of(spec: &CaseSpec, file_axes: &BTreeMap<String, Vec<Value>>) -> Result<Vec<Bindings>> {
     let mut all: Vec<Bindings> = vec![vec![]];
     let mut axes: Vec<(String, &Vec<Value>)> = Vec::new();
     if let Some(each) = &spec.each {
         axes.push(("each".into(), each));
     }
-    for (name, values) in &spec.cross {
-        axes.push((format!("${name}"), values));
+    for name in &spec.cross {
+        let values = file_axes.get(name).with_context(|| {
+            format!(
+                "case {}: the file has no axis {name:?} (axes: {})",
+                spec.id,
+                file_axes.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        if name == "each" || axes.iter().any(|(n, _)| n == name) {
+            bail!("case {}: the axis {name} is named twice", spec.id);
+        }
+        axes.push((name.clone(), values));
     }
     for (name, values) in axes {
         if values.is_empty() {
@@ -174,48 +202,58 @@ fn value_text(value: &Value) -> String {
     }
 }
 
-/// The value a variable token (`each`, `each.field`, `$axis`, `$axis.field`) names, or
-/// None when the token is not a variable (a runtime placeholder such as `src.key`).
-/// A variable whose field is missing gives null.
-fn lookup(token: &str, bindings: &Bindings) -> Option<Value> {
+/// The value of a variable (`each`, `each.field`, `axis`, `axis.field`); a field the
+/// value lacks gives null.
+fn lookup(token: &str, bindings: &Bindings) -> Result<Value> {
     let (name, field) = match token.split_once('.') {
         Some((n, f)) => (n, Some(f)),
         None => (token, None),
     };
-    let value = &bindings.iter().find(|(n, _)| n == name)?.1;
-    Some(match field {
+    let value = &bindings
+        .iter()
+        .find(|(n, _)| n == name)
+        .with_context(|| {
+            format!(
+                "${{{token}}}: no variable {name:?} (the case has: {})",
+                bindings
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?
+        .1;
+    Ok(match field {
         None => value.clone(),
         Some(f) => value.get(f).cloned().unwrap_or(Value::Null),
     })
 }
 
-/// Replaces variable tokens in every string. A string that is exactly one token becomes
-/// the value itself (numbers stay numbers, tables stay tables, a missing field is null).
+/// Replaces `${…}` variables in every string. A string that is exactly one variable
+/// becomes its value (numbers stay numbers, tables stay tables; a missing field is null,
+/// which leaves a table member unset). Run-time placeholders (`{src.etag}`) stay.
 fn substitute(value: &mut Value, bindings: &Bindings, slugged: bool) -> Result<()> {
     match value {
         Value::String(s) => {
-            if let Some(inner) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+            if let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
                 if !inner.contains(['{', '}']) {
-                    if let Some(v) = lookup(inner, bindings) {
-                        *value = v;
-                        return Ok(());
-                    }
+                    *value = lookup(inner, bindings)?;
+                    return Ok(());
                 }
             }
             let mut out = String::new();
             let mut rest = s.as_str();
-            while let Some(start) = rest.find('{') {
+            while let Some(start) = rest.find("${") {
                 let end = rest[start..]
                     .find('}')
-                    .with_context(|| format!("unclosed {{ in {s:?}"))?
+                    .with_context(|| format!("unclosed ${{ in {s:?}"))?
                     + start;
                 out.push_str(&rest[..start]);
-                let token = &rest[start + 1..end];
-                match lookup(token, bindings) {
-                    Some(Value::Null) => bail!("{{{token}}} has no value in {s:?}"),
-                    Some(v) if slugged => out.push_str(&slug(&value_text(&v))),
-                    Some(v) => out.push_str(&value_text(&v)),
-                    None => out.push_str(&rest[start..=end]),
+                let token = &rest[start + 2..end];
+                match lookup(token, bindings)? {
+                    Value::Null => bail!("${{{token}}} has no value in {s:?}"),
+                    v if slugged => out.push_str(&slug(&value_text(&v))),
+                    v => out.push_str(&value_text(&v)),
                 }
                 rest = &rest[end + 1..];
             }
@@ -262,20 +300,21 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
     let mut id = Value::String(spec.id.clone());
     substitute(&mut id, bindings, true)?;
     let mut id_part = value_text(&id);
-    // `each` without `{each}` in the id: the value is appended.
+    // `each` without `${each}` in the id: the value is appended.
     if let Some((_, v)) = bindings.iter().find(|(n, _)| n == "each") {
-        if !spec.id.contains("{each") {
+        if !spec.id.contains("${each") {
             id_part = format!("{id_part}-{}", slug(&value_text(v)));
         }
     }
     contract::names::check_case_name(&id_part).map_err(|e| anyhow!(e))?;
     let mut input = file.input.clone();
-    for (k, v) in &spec.input {
-        if v.as_str() == Some("") && file.input.contains_key(k) {
-            input.remove(k);
-        } else {
-            input.insert(k.clone(), v.clone());
+    for member in &spec.omit {
+        if input.remove(member).is_none() {
+            bail!("omit: the family's input has no member {member}");
         }
+    }
+    for (k, v) in &spec.input {
+        input.insert(k.clone(), v.clone());
     }
     let mut features = file.features.clone();
     features.extend(spec.features.iter().cloned());
@@ -498,12 +537,12 @@ PartNumber = 1
 CopySource = "{src.copy_source}"
 
 [[case]]
-id = "n-{each}"
-title = "part {each}"
+id = "n-${each}"
+title = "part ${each}"
 refs = ["R1"]
 each = [1, 2]
-input = { PartNumber = "{each}" }
-expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "{each}" }, source = "doc:001" }
+input = { PartNumber = "${each}" }
+expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "${each}" }, source = "doc:001" }
 "#;
 
     fn model() -> Model {
@@ -569,14 +608,14 @@ expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "{each}" 
         );
         rejects(
             (
-                "input = { PartNumber = \"{each}\" }",
+                "input = { PartNumber = \"${each}\" }",
                 "input = { PartNumbr = 1 }",
             ),
             "has no member PartNumbr",
         );
         rejects(
             (
-                "input = { PartNumber = \"{each}\" }",
+                "input = { PartNumber = \"${each}\" }",
                 "input = { PartNumber = \"abc\" }",
             ),
             "use `raw`",
@@ -597,6 +636,104 @@ expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "{each}" 
             "no setup step defines",
         );
         rejects(("{src.copy_source}", "{src.colour}"), "no attribute");
+    }
+
+    const AXES: &str = r#"
+[axes]
+src = [{ id = "small", size = 10 }, { id = "big", size = 6291456 }]
+pos = [{ id = "first", last = 0 }]
+
+[[case]]
+id = "x-${src.id}-${pos.id}"
+title = "bytes=0-${pos.last} of ${src.size} bytes"
+refs = ["R1"]
+cross = ["src", "pos"]
+setup = [{ do = "put-object", name = "src", size = "${src.size}" }, { do = "create-upload", name = "up" }]
+omit = ["PartNumber"]
+input = { CopySourceRange = "bytes=0-${pos.last}" }
+expect.aws = { status = 200, copied = "src[0-0]", source = "doc:001" }
+"#;
+
+    #[test]
+    fn file_axes_cross_and_omit_removes_a_member() {
+        let file = format!("{GOOD}{AXES}");
+        let cases: Vec<Case> = serde_json::from_str(&expand_one(&file).unwrap()).unwrap();
+        let x: Vec<&Case> = cases.iter().filter(|c| c.id.contains("/x-")).collect();
+        let ids: Vec<_> = x.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "upload_part_copy/range/x-big-first",
+                "upload_part_copy/range/x-small-first"
+            ]
+        );
+        assert_eq!(x[0].title, "bytes=0-0 of 6291456 bytes");
+        assert!(!x[0].input.contains_key("PartNumber"));
+        assert_eq!(x[0].input["CopySourceRange"], "bytes=0-0");
+        // A run-time placeholder is left for the runner.
+        assert_eq!(x[0].input["UploadId"], "{up.id}");
+    }
+
+    #[test]
+    fn axes_and_variables_must_exist_and_be_used() {
+        let file = format!("{GOOD}{AXES}");
+        let bad = |from: &str, to: &str, message: &str| {
+            let edited = file.replace(from, to);
+            assert_ne!(edited, file, "{from:?} changed nothing");
+            let err = format!("{:#}", expand_one(&edited).unwrap_err());
+            assert!(err.contains(message), "{from:?}: {err}");
+        };
+        bad(
+            "cross = [\"src\", \"pos\"]",
+            "cross = [\"src\", \"place\"]",
+            "no axis \"place\"",
+        );
+        bad(
+            "[axes]\n",
+            "[axes]\nspare = [1]\n",
+            "axis spare is crossed by no case",
+        );
+        bad("${pos.last} of", "${post.last} of", "no variable \"post\"");
+        bad(
+            "omit = [\"PartNumber\"]",
+            "omit = [\"Range\"]",
+            "has no member Range",
+        );
+    }
+
+    /// docs/scenarios.md is the language's reference: it names every step and attribute.
+    #[test]
+    fn the_reference_page_names_every_step_and_placeholder() {
+        let page = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/scenarios.md"),
+        )
+        .unwrap();
+        // serde lists the step kinds it knows when it meets one it does not.
+        let err = serde_json::from_str::<Step>(r#"{"do": "?"}"#)
+            .unwrap_err()
+            .to_string();
+        let steps: Vec<&str> = err.split('`').skip(3).step_by(2).collect();
+        assert!(steps.len() >= 10, "{err}");
+        for step in steps {
+            assert!(
+                page.contains(&format!("`{step}`")),
+                "docs/scenarios.md lacks step {step}"
+            );
+        }
+        for kind in [
+            Kind::Bucket,
+            Kind::Missing,
+            Kind::Sse,
+            Kind::Object,
+            Kind::Upload,
+        ] {
+            for attribute in kind.attributes() {
+                assert!(
+                    page.contains(&format!("`{attribute}`")),
+                    "docs/scenarios.md lacks attribute {attribute}"
+                );
+            }
+        }
     }
 
     #[test]
