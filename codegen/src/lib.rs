@@ -5,6 +5,7 @@
 //! (`codegen/templates/`) write the Rust. `scenarios` expands the scenario files into
 //! concrete cases, checked against the model and the vocabulary. `slice` cuts models/
 //! from the upstream model.
+#![forbid(unsafe_code)]
 
 pub mod ir;
 pub mod scenarios;

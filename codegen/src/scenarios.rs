@@ -365,7 +365,7 @@ fn slug(text: &str) -> String {
 
 fn check_case(case: &Case, vocabulary: &Vocabulary, model: &Model) -> Result<()> {
     if case.refs.is_empty() {
-        bail!("no refs: name the REFERENCE.md rows the case covers");
+        bail!("no refs: name the reference rows the case covers");
     }
     vocabulary.refs.check("ref", &case.refs)?;
     vocabulary.features.check("feature", &case.features)?;

@@ -30,7 +30,7 @@ pub const OPERATIONS: [&str; 16] = [
     "ListMultipartUploads",
 ];
 
-/// Where the upstream model lives; the defaults name the file in `../shared/models/`.
+/// Where the upstream model lives; the defaults name smithy-rs's S3 model at the commit models/ was cut from.
 pub struct Upstream {
     pub repository: String,
     pub path: String,

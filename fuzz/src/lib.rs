@@ -5,6 +5,7 @@
 //!
 //! Every function takes arbitrary bytes and must return without panicking; the few
 //! assertions in them are contracts the generated code documents.
+#![forbid(unsafe_code)]
 
 use generated::operations::Operation;
 use serde_json::Value;

@@ -2,6 +2,7 @@
 // generator (codegen/), its templates (codegen/templates/) or the scenarios (suites/cases/).
 //! S3 operation types and HTTP bindings for the operations in models/, and the expanded
 //! case table of suites/.
+#![forbid(unsafe_code)]
 
 pub mod operations;
 pub mod shapes;

@@ -201,56 +201,33 @@ impl Client {
                 unreachable: e.is_connect() || e.is_timeout(),
             })?;
         let status = response.status().as_u16();
-        let dialect = self.endpoint.dialect;
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                // The generated parsers read the model's header names.
-                let k = match (dialect, k.as_str().strip_prefix("x-oss-")) {
-                    (Dialect::Oss, Some(rest)) => {
-                        http::HeaderName::from_bytes(format!("x-amz-{rest}").as_bytes())
-                            .unwrap_or_else(|_| k.clone())
-                    }
-                    _ => k.clone(),
-                };
-                let k = &k;
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let mut body = Vec::new();
-        let mut check = expected
+        let headers = model_headers(self.endpoint.dialect, response.headers());
+        let check = expected
             .filter(|_| (200..300).contains(&status))
             .map(StreamCheck::new);
-        let mut response = response;
+        let (body, difference) = self.read_body(response, check, expected).await?;
+        Ok((
+            HttpResponse {
+                status,
+                headers,
+                body,
+            },
+            difference,
+        ))
+    }
+
+    /// Reads a body whole (bounded by `max_body`), or compares it as it arrives with the
+    /// content it should be (`check`), holding none of it.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        mut check: Option<StreamCheck<'_>>,
+        expected: Option<&Content>,
+    ) -> Result<(Vec<u8>, Option<Difference>), TransportError> {
+        let mut body = Vec::new();
         loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => match &mut check {
-                    // Checked as it comes; past the expected length only so far.
-                    Some(check) => {
-                        if check.received() + chunk.len() as u64
-                            > expected.map_or(0, Content::len) + self.max_body as u64
-                        {
-                            return Err(TransportError::new(format!(
-                                "response body more than {} bytes longer than expected",
-                                self.max_body
-                            )));
-                        }
-                        check.feed(&chunk);
-                    }
-                    None => {
-                        if body.len() + chunk.len() > self.max_body {
-                            return Err(TransportError::new(format!(
-                                "response body larger than {} bytes",
-                                self.max_body
-                            )));
-                        }
-                        body.extend_from_slice(&chunk);
-                    }
-                },
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
                 Err(e) => {
                     return Err(TransportError::new(format!(
@@ -258,16 +235,32 @@ impl Client {
                         describe_reqwest_error(&e)
                     )))
                 }
+            };
+            match &mut check {
+                // Checked as it comes; past the expected length only so far.
+                Some(check) => {
+                    if check.received() + chunk.len() as u64
+                        > expected.map_or(0, Content::len) + self.max_body as u64
+                    {
+                        return Err(TransportError::new(format!(
+                            "response body more than {} bytes longer than expected",
+                            self.max_body
+                        )));
+                    }
+                    check.feed(&chunk);
+                }
+                None => {
+                    if body.len() + chunk.len() > self.max_body {
+                        return Err(TransportError::new(format!(
+                            "response body larger than {} bytes",
+                            self.max_body
+                        )));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
             }
         }
-        Ok((
-            HttpResponse {
-                status,
-                headers,
-                body,
-            },
-            check.and_then(StreamCheck::finish),
-        ))
+        Ok((body, check.and_then(StreamCheck::finish)))
     }
 
     #[cfg(test)]
@@ -291,41 +284,12 @@ impl Client {
         signing: Option<&Signing>,
         streamed: Option<u64>,
     ) -> Result<reqwest::Request> {
-        let mut builder = http::Request::builder().method(request.method).uri(url);
-        let payload = match streamed {
-            Some(_) => SignableBody::UnsignedPayload,
-            None => SignableBody::Precomputed(hex::encode(Sha256::digest(&request.body))),
-        };
-        builder = builder.header("host", host);
         let unsigned_header = match signing {
             Some(Signing::HeaderNotSigned(name)) => Some(name.to_ascii_lowercase()),
             _ => None,
         };
-        let mut late_headers = Vec::new();
-        for (name, value) in &request.headers {
-            let value = http::HeaderValue::from_bytes(value.as_bytes())?;
-            if unsigned_header.as_deref() == Some(name.to_ascii_lowercase().as_str()) {
-                late_headers.push((http::HeaderName::from_bytes(name.as_bytes())?, value));
-            } else {
-                builder = builder.header(name.as_str(), value);
-            }
-        }
-        if let Some(name) = &unsigned_header {
-            if late_headers.is_empty() {
-                anyhow::bail!("header-not-signed names {name}, which the request does not carry");
-            }
-        }
-        // As the SDKs do: an empty PUT or POST still says Content-Length: 0 (Ceph RGW
-        // answers 411 without it).
-        if let Some(len) = streamed {
-            builder = builder.header("content-length", len.to_string());
-        } else if request.body.is_empty() && matches!(request.method, "PUT" | "POST") {
-            builder = builder.header("content-length", "0");
-        }
-        let mut http_request = match streamed {
-            Some(_) => builder.body(Vec::new())?,
-            None => builder.body(request.body.clone())?,
-        };
+        let (mut http_request, late_headers) =
+            http_request(request, url, host, unsigned_header.as_deref(), streamed)?;
         if signing == Some(&Signing::Unsigned) {
             return Ok(reqwest::Request::try_from(http_request)?);
         }
@@ -333,36 +297,72 @@ impl Client {
             Some(Signing::WrongSecret) => format!("{}x", self.endpoint.secret_key),
             _ => self.endpoint.secret_key.clone(),
         };
-        if self.endpoint.dialect == Dialect::Oss {
-            let date = httpdate::fmt_http_date(SystemTime::now());
-            let mut signed = request.clone();
-            signed.set_header("date", &date);
-            if let Some(token) = &self.endpoint.session_token {
-                signed.set_header("x-oss-security-token", token);
+        match self.endpoint.dialect {
+            Dialect::Oss => self.sign_oss(
+                request,
+                &mut http_request,
+                &secret,
+                unsigned_header.as_deref(),
+            )?,
+            Dialect::Aws => {
+                let payload = match streamed {
+                    Some(_) => SignableBody::UnsignedPayload,
+                    None => SignableBody::Precomputed(hex::encode(Sha256::digest(&request.body))),
+                };
+                self.sign_sigv4(request.method, url, &mut http_request, &secret, payload)?
             }
-            if let Some(name) = &unsigned_header {
-                signed.remove_header(name);
-            }
-            let authorization =
-                crate::oss::authorization(&signed, &self.endpoint.access_key, &secret, &date);
-            let headers = http_request.headers_mut();
-            headers.insert("date", http::HeaderValue::from_str(&date)?);
-            if let Some(token) = &self.endpoint.session_token {
-                headers.insert("x-oss-security-token", http::HeaderValue::from_str(token)?);
-            }
-            headers.insert(
-                "authorization",
-                http::HeaderValue::from_str(&authorization)?,
-            );
-            for (name, value) in late_headers {
-                headers.append(name, value);
-            }
-            return Ok(reqwest::Request::try_from(http_request)?);
         }
+        // Sent, but after signing: the signature does not cover it.
+        for (name, value) in late_headers {
+            http_request.headers_mut().append(name, value);
+        }
+        Ok(reqwest::Request::try_from(http_request)?)
+    }
 
+    /// The OSS header signature (oss.rs) over the request as the dialect writes it.
+    fn sign_oss(
+        &self,
+        request: &HttpRequest,
+        http_request: &mut http::Request<Vec<u8>>,
+        secret: &str,
+        unsigned_header: Option<&str>,
+    ) -> Result<()> {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let mut signed = request.clone();
+        signed.set_header("date", &date);
+        if let Some(token) = &self.endpoint.session_token {
+            signed.set_header("x-oss-security-token", token);
+        }
+        if let Some(name) = unsigned_header {
+            signed.remove_header(name);
+        }
+        let authorization =
+            crate::oss::authorization(&signed, &self.endpoint.access_key, secret, &date);
+        let headers = http_request.headers_mut();
+        headers.insert("date", http::HeaderValue::from_str(&date)?);
+        if let Some(token) = &self.endpoint.session_token {
+            headers.insert("x-oss-security-token", http::HeaderValue::from_str(token)?);
+        }
+        headers.insert(
+            "authorization",
+            http::HeaderValue::from_str(&authorization)?,
+        );
+        Ok(())
+    }
+
+    /// SigV4 as S3 wants it: single URI encoding, no path normalisation,
+    /// `x-amz-content-sha256`.
+    fn sign_sigv4(
+        &self,
+        method: &str,
+        url: &str,
+        http_request: &mut http::Request<Vec<u8>>,
+        secret: &str,
+        payload: SignableBody,
+    ) -> Result<()> {
         let credentials = Credentials::new(
             &self.endpoint.access_key,
-            &secret,
+            secret,
             self.endpoint.session_token.clone(),
             None,
             "conformance",
@@ -385,14 +385,69 @@ impl Client {
             .iter()
             .map(|(k, v)| Ok((k.as_str(), std::str::from_utf8(v.as_bytes())?)))
             .collect::<Result<_>>()?;
-        let signable = SignableRequest::new(request.method, url, headers.into_iter(), payload)?;
+        let signable = SignableRequest::new(method, url, headers.into_iter(), payload)?;
         let (instructions, _signature) = sign(signable, &params)?.into_parts();
-        instructions.apply_to_request_http1x(&mut http_request);
-        for (name, value) in late_headers {
-            http_request.headers_mut().append(name, value);
-        }
-        Ok(reqwest::Request::try_from(http_request)?)
+        instructions.apply_to_request_http1x(http_request);
+        Ok(())
     }
+}
+
+/// Response headers under the model's names: OSS's `x-oss-` headers read as `x-amz-`.
+fn model_headers(dialect: Dialect, headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let name = match (dialect, k.as_str().strip_prefix("x-oss-")) {
+                (Dialect::Oss, Some(rest)) => format!("x-amz-{rest}"),
+                _ => k.as_str().to_string(),
+            };
+            (name, String::from_utf8_lossy(v.as_bytes()).into_owned())
+        })
+        .collect()
+}
+
+/// A late header: sent, but added after the request is signed.
+type LateHeader = (http::HeaderName, http::HeaderValue);
+
+/// The request as http wants it, not yet signed; the header `unsigned_header` names is
+/// held back, to be added after signing.
+fn http_request(
+    request: &HttpRequest,
+    url: &str,
+    host: &str,
+    unsigned_header: Option<&str>,
+    streamed: Option<u64>,
+) -> Result<(http::Request<Vec<u8>>, Vec<LateHeader>)> {
+    let mut builder = http::Request::builder()
+        .method(request.method)
+        .uri(url)
+        .header("host", host);
+    let mut late_headers = Vec::new();
+    for (name, value) in &request.headers {
+        let value = http::HeaderValue::from_bytes(value.as_bytes())?;
+        if unsigned_header == Some(name.to_ascii_lowercase().as_str()) {
+            late_headers.push((http::HeaderName::from_bytes(name.as_bytes())?, value));
+        } else {
+            builder = builder.header(name.as_str(), value);
+        }
+    }
+    if let Some(name) = unsigned_header {
+        if late_headers.is_empty() {
+            anyhow::bail!("header-not-signed names {name}, which the request does not carry");
+        }
+    }
+    // As the SDKs do: an empty PUT or POST still says Content-Length: 0 (Ceph RGW
+    // answers 411 without it).
+    if let Some(len) = streamed {
+        builder = builder.header("content-length", len.to_string());
+    } else if request.body.is_empty() && matches!(request.method, "PUT" | "POST") {
+        builder = builder.header("content-length", "0");
+    }
+    let http_request = match streamed {
+        Some(_) => builder.body(Vec::new())?,
+        None => builder.body(request.body.clone())?,
+    };
+    Ok((http_request, late_headers))
 }
 
 /// One line that says what went wrong on the wire, without URLs full of query strings.

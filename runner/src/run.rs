@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// Cases in a row that found the target unreachable before the rest are not run.
 const UNREACHABLE_LIMIT: usize = 3;
@@ -104,24 +104,21 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let started = Instant::now();
-    let started_at = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let started = (Instant::now(), httpdate::fmt_http_date(SystemTime::now()));
     let target = runtime.block_on(Target::start(&cli))?;
-    let client = Client::new(target.endpoint.clone(), cli.request_timeout(), cli.insecure)?;
     let run_id = crate::embedded::run_id();
-    let capabilities = match runtime.block_on(crate::probe::probe(&client, &cli.region, &run_id)) {
-        Ok(c) => c,
+    let (client, capabilities) = match runtime.block_on(reach(&cli, &target.endpoint, &run_id)) {
+        Ok(reached) => reached,
         Err(e) => {
-            let url = target.endpoint.url.clone();
             runtime.block_on(target.stop());
-            return Err(e.context(format!("the target at {url} is not usable")));
+            return Err(e);
         }
     };
     if cli.probe {
-        let url = target.endpoint.url.clone();
         runtime.block_on(target.stop());
         println!(
-            "{url} accepts writes; capabilities: {}",
+            "{} accepts writes; capabilities: {}",
+            client.endpoint().url,
             join(&capabilities)
         );
         return Ok(ExitCode::SUCCESS);
@@ -129,7 +126,7 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
     eprintln!(
         "target {} at {} (capabilities: {})",
         paths.target,
-        target.endpoint.url,
+        client.endpoint().url,
         if capabilities.is_empty() {
             "none probed".to_string()
         } else {
@@ -143,19 +140,18 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
         eprintln!("a line per case: {}", log.display());
         cli.test.logfile = Some(log.to_string_lossy().into_owned());
     }
-    let opted_in = cli.test.ignored || cli.test.include_ignored;
     let shared = Arc::new(Shared {
         ctx: Arc::new(RunContext {
             client,
             region: cli.region.clone(),
-            run_id: run_id.clone(),
+            run_id,
             profile: cli.profile,
-            capabilities: capabilities.clone(),
+            capabilities,
             case_timeout: cli.case_timeout(),
         }),
         baseline,
         baseline_label: paths.baseline_label.clone(),
-        opted_in,
+        opted_in: cli.test.ignored || cli.test.include_ignored,
         handle: runtime.handle().clone(),
         progress: Progress::new(to_run(&cli, &paths.target, &cases), draw_bar),
         collected: Mutex::default(),
@@ -170,20 +166,40 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
         .collect();
     let conclusion = libtest_mimic::run(&cli.test, trials);
     shared.progress.finish();
-    let endpoint_url = target.endpoint.url.clone();
     runtime.block_on(target.stop());
+    finish(&cli, &paths, &shared, started, conclusion.has_failed())
+}
 
+/// The client of the target, once a probe found it accepts writes, and what it supports.
+async fn reach(cli: &Cli, endpoint: &Endpoint, run_id: &str) -> Result<(Client, BTreeSet<String>)> {
+    let client = Client::new(endpoint.clone(), cli.request_timeout(), cli.insecure)?;
+    let capabilities = crate::probe::probe(&client, &cli.region, run_id)
+        .await
+        .with_context(|| format!("the target at {} is not usable", endpoint.url))?;
+    Ok((client, capabilities))
+}
+
+/// The record of the run: results.json and the rest unless the run was narrowed, the
+/// summary on the terminal, the exit code.
+fn finish(
+    cli: &Cli,
+    paths: &crate::cli::Paths,
+    shared: &Shared,
+    (started, started_at): (Instant, String),
+    failed: bool,
+) -> Result<ExitCode> {
     let interrupted = shared.interrupted.load(Ordering::SeqCst);
+    let ctx = &shared.ctx;
     let results = Results::new(
         &paths.target,
         cli.profile,
-        capabilities.into_iter().collect(),
+        ctx.capabilities.iter().cloned().collect(),
         shared.take_results(),
         RunInfo {
-            run_id,
+            run_id: ctx.run_id.clone(),
             started_at,
             duration_ms: started.elapsed().as_millis(),
-            endpoint: endpoint_url,
+            endpoint: ctx.client.endpoint().url.clone(),
             harness_version: env!("CARGO_PKG_VERSION").into(),
             interrupted,
             insecure: cli.insecure,
@@ -192,13 +208,13 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
     if cli.narrowed() && cli.reports_dir.is_none() {
         eprintln!("a filtered run: reports/ left as it was (give --reports-dir to write this run's reports)");
     } else {
-        crate::reports::write(&paths, &results, &shared.baseline)?;
+        crate::reports::write(paths, &results, &shared.baseline)?;
     }
     shared.progress.print_summary(&results);
     Ok(if interrupted {
         eprintln!("the run was interrupted: the report covers the cases that ran");
         ExitCode::from(130)
-    } else if conclusion.has_failed() {
+    } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

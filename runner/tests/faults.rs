@@ -1,4 +1,4 @@
-//! Fault injection (issue 7): vendors run the harness in their CI, so a misbehaving server
+//! Fault injection: vendors run the harness in their CI, so a misbehaving server
 //! must end in a verdict — never a hang, never a panic.
 //!
 //! Each test starts a real s3s-fs server and, in front of it, a small TCP proxy that

@@ -64,7 +64,7 @@ enum Commands {
 enum ModelsCommand {
     /// Cut the slice of an upstream S3 model the project uses into models/.
     Import {
-        /// The upstream Smithy JSON AST file (e.g. ../shared/models/s3.json).
+        /// The upstream Smithy JSON AST file (smithy-rs aws/sdk/aws-models/s3.json, as models/SOURCE.toml names it).
         #[arg(long)]
         from: PathBuf,
         /// Upstream repository, path and commit recorded in models/SOURCE.toml.
