@@ -221,24 +221,41 @@ pub fn random_string(n: usize, alphabet: &[u8]) -> Result<String> {
         .collect())
 }
 
+/// `n` random bytes as 2n hex digits.
+pub fn random_hex(n: usize) -> Result<String> {
+    Ok(hex::encode(random_bytes(n)?))
+}
+
 pub const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// What /proc says about one process: (pgid, state, start time in clock ticks).
-pub fn proc_stat(pid: i32) -> Option<(i32, char, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    let rest = &text[text.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
-    let pgid = fields.get(2)?.parse().ok()?;
-    let start = fields.get(19)?.parse().ok()?;
-    Some((pgid, state, start))
+/// What /proc/<pid>/stat says about one process.
+pub struct Stat {
+    pub state: char,
+    pub pgid: i32,
+    /// Start time in clock ticks since boot, so a reused PID is not taken for the same process.
+    pub start_ticks: u64,
 }
 
-/// A process that exists and is not a zombie.
-pub fn alive(pid: i32) -> bool {
-    matches!(proc_stat(pid), Some((_, state, _)) if state != 'Z' && state != 'X')
+pub fn proc_stat(pid: i32) -> Option<Stat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    // Counted from there: state 0, pgrp 2, starttime 19.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some(Stat {
+        state: fields.first()?.chars().next()?,
+        pgid: fields.get(2)?.parse().ok()?,
+        start_ticks: number(19)?,
+    })
+}
+
+impl Stat {
+    /// Neither a zombie nor dead.
+    pub fn live(&self) -> bool {
+        self.state != 'Z' && self.state != 'X'
+    }
 }
 
 /// The live (non-zombie) processes of a process group.
@@ -248,9 +265,7 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
     };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| {
-            matches!(proc_stat(pid), Some((g, state, _)) if g == pgid && state != 'Z' && state != 'X')
-        })
+        .filter(|&pid| proc_stat(pid).is_some_and(|s| s.pgid == pgid && s.live()))
         .collect()
 }
 
