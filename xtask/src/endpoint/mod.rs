@@ -172,6 +172,19 @@ fn install_unlocked(root: &Path, server: &Server) -> Result<()> {
     Ok(())
 }
 
+/// The server as its state file describes it, when the process started then still runs.
+pub fn running(root: &Path, name: &str) -> Result<Option<Running>> {
+    servers::find(name)?;
+    Ok(read_state(root, name)?
+        .filter(State::leader_alive)
+        .map(|s| s.running()))
+}
+
+/// What the server's recipe installs, as `status` says it.
+pub fn describe(name: &str) -> Result<String> {
+    Ok(servers::find(name)?.recipe.describe())
+}
+
 /// Installs if needed, starts the server on 127.0.0.1 and returns once it accepts writes.
 /// A server that is already running (per its state file) is returned as it is.
 pub fn start(root: &Path, name: &str) -> Result<Running> {
@@ -409,24 +422,7 @@ fn wait_ready(
             continue;
         }
         probes += 1;
-        let out = process::append(&probe_log)?;
-        let mut cmd = Process::new(probe);
-        cmd.args([
-            "--probe",
-            "--endpoint",
-            &ctx.url(),
-            "--region",
-            &ctx.region,
-            "--request-timeout",
-            "10",
-        ])
-        .env("AWS_ACCESS_KEY_ID", &ctx.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &ctx.secret_key)
-        .env_remove("AWS_SESSION_TOKEN")
-        .current_dir(root)
-        .stdin(std::process::Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out);
+        let mut cmd = probe_command(root, ctx, probe, &probe_log)?;
         let mut child = cmd.spawn().context("cannot run the probe")?;
         match process::wait_bounded(&mut child, PROBE_LIMIT).and_then(|s| s.code()) {
             Some(0) => return Ok(()),
@@ -437,6 +433,29 @@ fn wait_ready(
             ),
         }
     }
+}
+
+/// The runner's `--probe` against the starting server, its output appended to `log`.
+fn probe_command(root: &Path, ctx: &servers::Ctx, probe: &Path, log: &Path) -> Result<Process> {
+    let out = process::append(log)?;
+    let mut cmd = Process::new(probe);
+    cmd.args([
+        "--probe",
+        "--endpoint",
+        &ctx.url(),
+        "--region",
+        &ctx.region,
+        "--request-timeout",
+        "10",
+    ])
+    .env("AWS_ACCESS_KEY_ID", &ctx.access_key)
+    .env("AWS_SECRET_ACCESS_KEY", &ctx.secret_key)
+    .env_remove("AWS_SESSION_TOKEN")
+    .current_dir(root)
+    .stdin(std::process::Stdio::null())
+    .stdout(out.try_clone()?)
+    .stderr(out);
+    Ok(cmd)
 }
 
 const MAX_PROBES: u32 = 300;

@@ -233,6 +233,8 @@ pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 pub struct Stat {
     pub state: char,
     pub pgid: i32,
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
     /// Start time in clock ticks since boot, so a reused PID is not taken for the same process.
     pub start_ticks: u64,
 }
@@ -240,13 +242,14 @@ pub struct Stat {
 pub fn proc_stat(pid: i32) -> Option<Stat> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses: fields start after the last ')'.
-    // Counted from there: state 0, pgrp 2, starttime 19.
+    // Counted from there: state 0, pgrp 2, utime 11, stime 12, starttime 19.
     let rest = &text[text.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
     Some(Stat {
         state: fields.first()?.chars().next()?,
         pgid: fields.get(2)?.parse().ok()?,
+        cpu_ticks: number(11)? + number(12)?,
         start_ticks: number(19)?,
     })
 }
