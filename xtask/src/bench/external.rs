@@ -103,7 +103,7 @@ pub fn measure_external(
         eprintln!("    the 1 GiB streamed source ({GIB_CASE})");
         match gib_run(runner, target, server.running.pid, cases) {
             Ok(g) => ext.gib = Some(g),
-            Err(e) => ext.gib_error = Some(format!("{e:#}")),
+            Err(e) => ext.gib_error = Some(format!("not measured: {e:#}")),
         }
     }
     Ok(ext)

@@ -169,7 +169,9 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
             Ok(Some(status)) => return Some(status),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
             _ => {
-                // SAFETY: plain kill(2) on the child's own process group.
+                // SAFETY: kill(2) takes two integers and touches no memory of ours. The child
+                // is not reaped yet, so no other process can hold its PID as a group id: the
+                // signal reaches the child's own group, or nothing (ESRCH) when it has none.
                 unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
                 let _ = child.kill();
                 let _ = child.wait();
@@ -274,7 +276,7 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
 
 /// SIGTERM to the group, wait up to `grace`, then SIGKILL; Err lists what survived.
 pub fn stop_group(pgid: i32, grace: Duration) -> Result<()> {
-    // SAFETY: getpgrp has no preconditions.
+    // SAFETY: getpgrp(2) takes no arguments, cannot fail and touches no memory of ours.
     let own = unsafe { libc::getpgrp() };
     if pgid <= 1 || pgid == own {
         bail!("refusing to signal process group {pgid}");
@@ -292,12 +294,13 @@ pub fn stop_group(pgid: i32, grace: Duration) -> Result<()> {
             std::thread::sleep(Duration::from_millis(100));
         }
     };
-    // SAFETY: plain kill(2) on a process group we started.
+    // SAFETY: kill(2) takes two integers and touches no memory of ours. The group is one we
+    // started (neither ours nor init's, checked above); a PGID is not reused while it lives.
     unsafe { libc::kill(-pgid, libc::SIGTERM) };
     if wait_empty(grace) {
         return Ok(());
     }
-    // SAFETY: as above.
+    // SAFETY: as for SIGTERM above.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
     if wait_empty(Duration::from_secs(5)) {
         return Ok(());
@@ -312,7 +315,9 @@ pub fn stop_group(pgid: i32, grace: Duration) -> Result<()> {
 fn reap(pgid: i32) {
     loop {
         let mut status = 0;
-        // SAFETY: waitpid with WNOHANG on a process group; ECHILD when none are ours.
+        // SAFETY: `status` is a local that outlives the call and waitpid(2) only writes an
+        // int into it. With WNOHANG it never blocks; it reaps only our children in the group
+        // (ECHILD when there are none), whose Child handles are not waited on afterwards.
         let pid = unsafe { libc::waitpid(-pgid, &mut status, libc::WNOHANG) };
         if pid <= 0 {
             break;
