@@ -211,7 +211,7 @@ fn update_baseline(target: &str) -> Result<()> {
 /// Runs the runner binary with these arguments; its exit code becomes ours. It is its own
 /// binary so that xtask builds even when generated/ is stale.
 fn runner(args: &[String]) -> ExitCode {
-    let status = endpoint::runner_binary(&root()).and_then(|exe| {
+    let status = targets::build_runner(&root(), None).and_then(|exe| {
         Command::new(&exe)
             .args(args)
             .current_dir(root())

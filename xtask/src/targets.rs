@@ -3,8 +3,8 @@
 //! stopped after it whatever happens.
 
 use crate::endpoint;
-use anyhow::{Context, Result};
-use std::path::Path;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The target that needs no install: the runner starts it itself.
@@ -12,13 +12,11 @@ pub const EMBEDDED: &str = "embedded";
 
 /// Every target a run can name: the embedded one, then the servers in matrix order.
 pub fn all() -> Vec<&'static str> {
-    std::iter::once(EMBEDDED)
-        .chain(endpoint::NAMES.iter().copied())
-        .collect()
+    std::iter::once(EMBEDDED).chain(endpoint::names()).collect()
 }
 
 pub fn is_known(name: &str) -> bool {
-    name == EMBEDDED || endpoint::NAMES.contains(&name)
+    name == EMBEDDED || endpoint::names().any(|n| n == name)
 }
 
 /// Whether `run` can start this target without installing anything.
@@ -31,7 +29,7 @@ pub fn installed(root: &Path, name: &str) -> bool {
 /// baseline says, 1 a regression or unexpected pass, 2 a setup error.
 pub fn run(root: &Path, name: &str, reports_dir: &Path) -> Result<i32> {
     let baseline = root.join("reports").join(name).join("baseline.toml");
-    let mut runner = Command::new(endpoint::runner_binary(root)?);
+    let mut runner = Command::new(build_runner(root, None)?);
     runner
         .args(["--target", name])
         .arg("--reports-dir")
@@ -56,6 +54,40 @@ pub fn run(root: &Path, name: &str, reports_dir: &Path) -> Result<i32> {
     Ok(status.code().unwrap_or(2))
 }
 
+/// Builds the runner binary (in `profile`, else cargo's default) and returns its path, so
+/// that it can run many times without cargo. The one way xtask gets the runner.
+pub fn build_runner(root: &Path, profile: Option<&str>) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(&cargo);
+    // Not quiet: a cold build takes minutes, and cargo says what it is compiling.
+    build.arg("build");
+    if let Some(profile) = profile {
+        build.args(["--profile", profile]);
+    }
+    let output = build
+        .args(["--package", "runner", "--bin", "conformance"])
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {cargo} build"))?;
+    if !output.status.success() {
+        bail!("building the runner (package runner, bin conformance) failed");
+    }
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] == "compiler-artifact" && message["target"]["name"] == "conformance" {
+            if let Some(exe) = message["executable"].as_str() {
+                return Ok(PathBuf::from(exe));
+            }
+        }
+    }
+    bail!("cargo build did not name the conformance executable")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,7 +96,7 @@ mod tests {
     fn the_embedded_target_comes_first_and_needs_no_install() {
         let all = all();
         assert_eq!(all[0], EMBEDDED);
-        assert_eq!(all.len(), endpoint::NAMES.len() + 1);
+        assert_eq!(all.len(), endpoint::names().count() + 1);
         assert!(installed(Path::new("/nonexistent"), EMBEDDED));
         assert!(is_known("ceph-rgw") && !is_known("minio"));
     }

@@ -5,12 +5,14 @@
 //! counts as started only once the runner's `--probe` (create a bucket, put an object,
 //! remove both) succeeds against it. `state.json` beside it records what `stop` needs.
 
-mod process;
+pub(crate) mod process;
+mod recipe;
 mod servers;
 
 use anyhow::{bail, Context, Result};
 use process::Group;
 use serde::{Deserialize, Serialize};
+use servers::Server;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
@@ -27,24 +29,14 @@ pub enum Command {
     Status { name: String },
 }
 
-/// The servers this command knows, in the order the matrix shows them.
-pub const NAMES: &[&str] = &[
-    "localstack",
-    "ceph-rgw",
-    "juicefs",
-    "seaweedfs",
-    "moto",
-    "localbucket",
-    "s3s-fs",
-    "garage",
-    "nanio",
-    "s3rver",
-];
+pub use servers::names;
 
 /// A started server and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
     pub name: String,
+    /// The first process started, whose process group holds all of the server's.
+    pub pid: i32,
     pub url: String,
     pub access_key: String,
     pub secret_key: String,
@@ -87,6 +79,7 @@ impl State {
     fn running(&self) -> Running {
         Running {
             name: self.name.clone(),
+            pid: self.pid,
             url: self.url.clone(),
             access_key: self.access_key.clone(),
             secret_key: self.secret_key.clone(),
@@ -96,14 +89,13 @@ impl State {
 
     /// The leader is the process we started (not a later one with the same PID).
     fn leader_alive(&self) -> bool {
-        process::alive(self.pid)
-            && matches!(process::proc_stat(self.pid), Some((_, _, t)) if t == self.start_ticks)
+        process::proc_stat(self.pid).is_some_and(|s| s.live() && s.start_ticks == self.start_ticks)
     }
 
     /// Some process of our group may still run: the leader, or its children once it is gone.
     fn group_may_live(&self) -> bool {
         match process::proc_stat(self.pid) {
-            Some((_, _, t)) => t == self.start_ticks,
+            Some(s) => s.start_ticks == self.start_ticks,
             // A PGID is not reused while any member lives, so members are ours.
             None => !process::group_members(self.pgid).is_empty(),
         }
@@ -123,13 +115,6 @@ pub fn run(root: &Path, command: Command) -> Result<()> {
     }
 }
 
-fn check_name(name: &str) -> Result<()> {
-    if !NAMES.contains(&name) {
-        bail!("unknown server {name:?}; known: {}", NAMES.join(", "));
-    }
-    Ok(())
-}
-
 fn cache_dir(root: &Path, name: &str) -> PathBuf {
     root.join(".cache").join("endpoints").join(name)
 }
@@ -140,14 +125,14 @@ fn state_path(root: &Path, name: &str) -> PathBuf {
 
 /// Whether the server is installed in its cache folder (or, for apt packages, on the machine).
 pub fn installed(root: &Path, name: &str) -> bool {
-    NAMES.contains(&name) && servers::installed(&cache_dir(root, name), name)
+    servers::find(name).is_ok_and(|s| s.recipe.installed(&cache_dir(root, name)))
 }
 
 /// Installs the server unless it already is (the second call is a quick no-op).
 pub fn install(root: &Path, name: &str) -> Result<()> {
-    check_name(name)?;
+    let server = servers::find(name)?;
     let _lock = lock(root, name)?;
-    install_unlocked(root, name)
+    install_unlocked(root, server)
 }
 
 /// Held while installing, starting or stopping one server.
@@ -159,10 +144,11 @@ fn lock(root: &Path, name: &str) -> Result<std::fs::File> {
     process::lock(&cache.join("lock"), Duration::from_secs(60 * 60))
 }
 
-fn install_unlocked(root: &Path, name: &str) -> Result<()> {
+fn install_unlocked(root: &Path, server: &Server) -> Result<()> {
+    let name = server.name;
     let cache = cache_dir(root, name);
-    if servers::installed(&cache, name) {
-        eprintln!("{name} is installed ({})", servers::describe(name));
+    if server.recipe.installed(&cache) {
+        eprintln!("{name} is installed ({})", server.recipe.describe());
         return Ok(());
     }
     std::fs::create_dir_all(&cache)
@@ -170,12 +156,14 @@ fn install_unlocked(root: &Path, name: &str) -> Result<()> {
     let log = cache.join("install.log");
     eprintln!(
         "installing {name} ({}) into {}; log: {}",
-        servers::describe(name),
+        server.recipe.describe(),
         cache.display(),
         log.display()
     );
     let started = Instant::now();
-    servers::install(root, &cache, name, &log)
+    server
+        .recipe
+        .install(root, &cache, &log)
         .with_context(|| format!("installing {name} failed"))?;
     eprintln!(
         "installed {name} in {:.1} s",
@@ -184,12 +172,24 @@ fn install_unlocked(root: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The server as its state file describes it, when the process started then still runs.
+pub fn running(root: &Path, name: &str) -> Result<Option<Running>> {
+    servers::find(name)?;
+    Ok(read_state(root, name)?
+        .filter(State::leader_alive)
+        .map(|s| s.running()))
+}
+
+/// What the server's recipe installs, as `status` says it.
+pub fn describe(name: &str) -> Result<String> {
+    Ok(servers::find(name)?.recipe.describe())
+}
+
 /// Installs if needed, starts the server on 127.0.0.1 and returns once it accepts writes.
 /// A server that is already running (per its state file) is returned as it is.
 pub fn start(root: &Path, name: &str) -> Result<Running> {
-    check_name(name)?;
+    let server = servers::find(name)?;
     let _lock = lock(root, name)?;
-    let cache = cache_dir(root, name);
     if let Some(state) = read_state(root, name)? {
         if state.leader_alive() {
             eprintln!("{name} is already running (pid {})", state.pid);
@@ -201,73 +201,93 @@ pub fn start(root: &Path, name: &str) -> Result<Running> {
         );
         clean_up(root, &state)?;
     }
-    install_unlocked(root, name)?;
+    install_unlocked(root, server)?;
     // Built before the clock starts, so a slow build does not count against readiness.
-    let probe = runner_binary(root)?;
-
-    let data = make_data_dir(name)?;
-    let log = cache.join("server.log");
-    std::fs::write(&log, b"").with_context(|| format!("cannot write {}", log.display()))?;
-    let mut ctx = servers::Ctx {
-        name: name.to_string(),
-        cache: cache.clone(),
-        data: data.clone(),
-        log: log.clone(),
-        port: process::free_port()?,
-        access_key: process::random_string(20, process::UPPER_ALNUM)?,
-        secret_key: process::random_string(40, process::ALNUM)?,
-        region: "us-east-1".to_string(),
-        leftovers: Vec::new(),
-    };
-    let mut group = Group::new(log.clone());
+    let probe = crate::targets::build_runner(root, None)?;
+    let mut ctx = new_ctx(root, server)?;
+    let mut group = Group::new(ctx.log.clone());
     let started = Instant::now();
     eprintln!(
         "starting {name} on {} (data: {})",
         ctx.url(),
-        data.display()
+        ctx.data.display()
     );
-    let ready = servers::launch(&mut ctx, &mut group)
-        .and_then(|()| wait_ready(root, &ctx, &mut group, &probe, started));
+    let ready = (server.launch)(&mut ctx, &mut group)
+        .and_then(|()| wait_ready(root, server, &ctx, &mut group, &probe, started));
     if let Err(e) = ready {
         group.kill();
-        let _ = std::fs::remove_dir_all(&data);
+        let _ = std::fs::remove_dir_all(&ctx.data);
         remove_leftovers(&ctx.leftovers);
-        return Err(e.context(format!("{name} did not start (log: {})", log.display())));
+        let log = ctx.log.display();
+        return Err(e.context(format!("{name} did not start (log: {log})")));
     }
+    let state = save_state(root, &ctx, &mut group)?;
+    eprintln!(
+        "{name} is ready at {} after {:.1} s (pid {}; log: {})",
+        state.url,
+        started.elapsed().as_secs_f64(),
+        state.pid,
+        state.log.display()
+    );
+    Ok(state.running())
+}
+
+/// A fresh data folder, an empty log, a free port and the server's keys.
+fn new_ctx(root: &Path, server: &'static Server) -> Result<servers::Ctx> {
+    let cache = cache_dir(root, server.name);
+    let log = cache.join("server.log");
+    std::fs::write(&log, b"").with_context(|| format!("cannot write {}", log.display()))?;
+    let (access_key, secret_key) = match server.keys {
+        Some((access, secret)) => (access.to_string(), secret.to_string()),
+        None => (
+            process::random_string(20, process::UPPER_ALNUM)?,
+            process::random_string(40, process::ALNUM)?,
+        ),
+    };
+    Ok(servers::Ctx {
+        name: server.name,
+        bin: server.recipe.program(&cache),
+        data: make_data_dir(server.name)?,
+        cache,
+        log,
+        port: process::free_port()?,
+        access_key,
+        secret_key,
+        region: "us-east-1".to_string(),
+        leftovers: Vec::new(),
+    })
+}
+
+/// Writes the state file of a server that is ready; on failure stops it and cleans up.
+fn save_state(root: &Path, ctx: &servers::Ctx, group: &mut Group) -> Result<State> {
     let pid = group.pgid().context("no process was started")?;
     let state = State {
-        name: name.to_string(),
+        name: ctx.name.to_string(),
         pid,
         pgid: pid,
-        start_ticks: process::proc_stat(pid).map_or(0, |(_, _, t)| t),
+        start_ticks: process::proc_stat(pid).map_or(0, |s| s.start_ticks),
         url: ctx.url(),
         access_key: ctx.access_key.clone(),
         secret_key: ctx.secret_key.clone(),
         region: ctx.region.clone(),
-        data_dir: data,
-        log: log.clone(),
+        data_dir: ctx.data.clone(),
+        log: ctx.log.clone(),
         leftovers: ctx.leftovers.clone(),
     };
     let json = serde_json::to_vec_pretty(&state)?;
-    if let Err(e) = contract::files::write_atomically(&state_path(root, name), &json) {
+    if let Err(e) = contract::files::write_atomically(&state_path(root, ctx.name), &json) {
         group.kill();
         let _ = std::fs::remove_dir_all(&state.data_dir);
         remove_leftovers(&state.leftovers);
         return Err(e);
     }
-    eprintln!(
-        "{name} is ready at {} after {:.1} s (pid {pid}; log: {})",
-        state.url,
-        started.elapsed().as_secs_f64(),
-        log.display()
-    );
-    Ok(state.running())
+    Ok(state)
 }
 
 /// Stops the server started by `start` (SIGTERM to its group, SIGKILL after a grace time),
 /// removes its data folder and state file. A server that is not running is not an error.
 pub fn stop(root: &Path, name: &str) -> Result<()> {
-    check_name(name)?;
+    servers::find(name)?;
     let _lock = lock(root, name)?;
     let Some(state) = read_state(root, name)? else {
         eprintln!("{name} is not running (no state file)");
@@ -292,9 +312,9 @@ pub fn stop(root: &Path, name: &str) -> Result<()> {
 }
 
 fn status(root: &Path, name: &str) -> Result<()> {
-    check_name(name)?;
+    let server = servers::find(name)?;
     if installed(root, name) {
-        println!("{name}: installed ({})", servers::describe(name));
+        println!("{name}: installed ({})", server.recipe.describe());
     } else {
         println!("{name}: not installed");
     }
@@ -331,7 +351,8 @@ fn read_state(root: &Path, name: &str) -> Result<Option<State>> {
 /// Stops what is left of a run, then removes its data folder and state file.
 fn clean_up(root: &Path, state: &State) -> Result<()> {
     if state.group_may_live() {
-        process::stop_group(state.pgid, servers::stop_grace(&state.name))
+        let grace = servers::find(&state.name)?.stop_grace;
+        process::stop_group(state.pgid, grace)
             .with_context(|| format!("cannot stop {}", state.name))?;
     }
     // Only ever remove a folder this module made.
@@ -365,47 +386,16 @@ fn make_data_dir(name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Builds the runner (the one way xtask gets it) and returns its executable.
-pub fn runner_binary(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Process::new(&cargo)
-        .args([
-            "build",
-            "--package",
-            "runner",
-            "--bin",
-            "conformance",
-            "--message-format=json-render-diagnostics",
-        ])
-        .current_dir(root)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .with_context(|| format!("cannot run {cargo} build"))?;
-    if !output.status.success() {
-        bail!("building the runner (package runner, bin conformance) failed");
-    }
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if message["reason"] == "compiler-artifact" && message["target"]["name"] == "conformance" {
-            if let Some(exe) = message["executable"].as_str() {
-                return Ok(PathBuf::from(exe));
-            }
-        }
-    }
-    bail!("cargo build did not name the conformance executable")
-}
-
 /// Probes until the server accepts writes: exit 0 ready, 2 not yet, anything else fails.
 fn wait_ready(
     root: &Path,
+    server: &Server,
     ctx: &servers::Ctx,
     group: &mut Group,
     probe: &Path,
     started: Instant,
 ) -> Result<()> {
-    let limit = servers::ready_limit(&ctx.name);
+    let limit = server.ready_limit;
     let deadline = started + limit;
     let probe_log = ctx.cache.join("probe.log");
     std::fs::write(&probe_log, b"")
@@ -432,24 +422,7 @@ fn wait_ready(
             continue;
         }
         probes += 1;
-        let out = process::append(&probe_log)?;
-        let mut cmd = Process::new(probe);
-        cmd.args([
-            "--probe",
-            "--endpoint",
-            &ctx.url(),
-            "--region",
-            &ctx.region,
-            "--request-timeout",
-            "10",
-        ])
-        .env("AWS_ACCESS_KEY_ID", &ctx.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &ctx.secret_key)
-        .env_remove("AWS_SESSION_TOKEN")
-        .current_dir(root)
-        .stdin(std::process::Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out);
+        let mut cmd = probe_command(root, ctx, probe, &probe_log)?;
         let mut child = cmd.spawn().context("cannot run the probe")?;
         match process::wait_bounded(&mut child, PROBE_LIMIT).and_then(|s| s.code()) {
             Some(0) => return Ok(()),
@@ -460,6 +433,29 @@ fn wait_ready(
             ),
         }
     }
+}
+
+/// The runner's `--probe` against the starting server, its output appended to `log`.
+fn probe_command(root: &Path, ctx: &servers::Ctx, probe: &Path, log: &Path) -> Result<Process> {
+    let out = process::append(log)?;
+    let mut cmd = Process::new(probe);
+    cmd.args([
+        "--probe",
+        "--endpoint",
+        &ctx.url(),
+        "--region",
+        &ctx.region,
+        "--request-timeout",
+        "10",
+    ])
+    .env("AWS_ACCESS_KEY_ID", &ctx.access_key)
+    .env("AWS_SECRET_ACCESS_KEY", &ctx.secret_key)
+    .env_remove("AWS_SESSION_TOKEN")
+    .current_dir(root)
+    .stdin(std::process::Stdio::null())
+    .stdout(out.try_clone()?)
+    .stderr(out);
+    Ok(cmd)
 }
 
 const MAX_PROBES: u32 = 300;
@@ -484,7 +480,9 @@ mod tests {
 
     #[test]
     fn unknown_names_are_refused_with_the_list() {
-        let err = check_name("minio").unwrap_err().to_string();
+        let err = stop(Path::new("/nonexistent"), "minio")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("localstack") && err.contains("s3rver"),
             "{err}"
@@ -496,6 +494,7 @@ mod tests {
     fn exports_are_shell_words() {
         let running = Running {
             name: "x".into(),
+            pid: 1,
             url: "http://127.0.0.1:9000".into(),
             access_key: "AK".into(),
             secret_key: "it's".into(),
@@ -511,8 +510,8 @@ mod tests {
     #[test]
     fn own_process_is_seen_in_proc() {
         let pid = std::process::id() as i32;
-        assert!(process::alive(pid));
-        let (pgid, _, _) = process::proc_stat(pid).unwrap();
-        assert!(process::group_members(pgid).contains(&pid));
+        let stat = process::proc_stat(pid).unwrap();
+        assert!(stat.live());
+        assert!(process::group_members(stat.pgid).contains(&pid));
     }
 }

@@ -169,7 +169,9 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
             Ok(Some(status)) => return Some(status),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
             _ => {
-                // SAFETY: plain kill(2) on the child's own process group.
+                // SAFETY: kill(2) takes two integers and touches no memory of ours. The child
+                // is not reaped yet, so no other process can hold its PID as a group id: the
+                // signal reaches the child's own group, or nothing (ESRCH) when it has none.
                 unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
                 let _ = child.kill();
                 let _ = child.wait();
@@ -221,24 +223,44 @@ pub fn random_string(n: usize, alphabet: &[u8]) -> Result<String> {
         .collect())
 }
 
+/// `n` random bytes as 2n hex digits.
+pub fn random_hex(n: usize) -> Result<String> {
+    Ok(hex::encode(random_bytes(n)?))
+}
+
 pub const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// What /proc says about one process: (pgid, state, start time in clock ticks).
-pub fn proc_stat(pid: i32) -> Option<(i32, char, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    let rest = &text[text.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
-    let pgid = fields.get(2)?.parse().ok()?;
-    let start = fields.get(19)?.parse().ok()?;
-    Some((pgid, state, start))
+/// What /proc/<pid>/stat says about one process.
+pub struct Stat {
+    pub state: char,
+    pub pgid: i32,
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Start time in clock ticks since boot, so a reused PID is not taken for the same process.
+    pub start_ticks: u64,
 }
 
-/// A process that exists and is not a zombie.
-pub fn alive(pid: i32) -> bool {
-    matches!(proc_stat(pid), Some((_, state, _)) if state != 'Z' && state != 'X')
+pub fn proc_stat(pid: i32) -> Option<Stat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    // Counted from there: state 0, pgrp 2, utime 11, stime 12, starttime 19.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some(Stat {
+        state: fields.first()?.chars().next()?,
+        pgid: fields.get(2)?.parse().ok()?,
+        cpu_ticks: number(11)? + number(12)?,
+        start_ticks: number(19)?,
+    })
+}
+
+impl Stat {
+    /// Neither a zombie nor dead.
+    pub fn live(&self) -> bool {
+        self.state != 'Z' && self.state != 'X'
+    }
 }
 
 /// The live (non-zombie) processes of a process group.
@@ -248,15 +270,13 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
     };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| {
-            matches!(proc_stat(pid), Some((g, state, _)) if g == pgid && state != 'Z' && state != 'X')
-        })
+        .filter(|&pid| proc_stat(pid).is_some_and(|s| s.pgid == pgid && s.live()))
         .collect()
 }
 
 /// SIGTERM to the group, wait up to `grace`, then SIGKILL; Err lists what survived.
 pub fn stop_group(pgid: i32, grace: Duration) -> Result<()> {
-    // SAFETY: getpgrp has no preconditions.
+    // SAFETY: getpgrp(2) takes no arguments, cannot fail and touches no memory of ours.
     let own = unsafe { libc::getpgrp() };
     if pgid <= 1 || pgid == own {
         bail!("refusing to signal process group {pgid}");
@@ -274,12 +294,13 @@ pub fn stop_group(pgid: i32, grace: Duration) -> Result<()> {
             std::thread::sleep(Duration::from_millis(100));
         }
     };
-    // SAFETY: plain kill(2) on a process group we started.
+    // SAFETY: kill(2) takes two integers and touches no memory of ours. The group is one we
+    // started (neither ours nor init's, checked above); a PGID is not reused while it lives.
     unsafe { libc::kill(-pgid, libc::SIGTERM) };
     if wait_empty(grace) {
         return Ok(());
     }
-    // SAFETY: as above.
+    // SAFETY: as for SIGTERM above.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
     if wait_empty(Duration::from_secs(5)) {
         return Ok(());
@@ -294,7 +315,9 @@ pub fn stop_group(pgid: i32, grace: Duration) -> Result<()> {
 fn reap(pgid: i32) {
     loop {
         let mut status = 0;
-        // SAFETY: waitpid with WNOHANG on a process group; ECHILD when none are ours.
+        // SAFETY: `status` is a local that outlives the call and waitpid(2) only writes an
+        // int into it. With WNOHANG it never blocks; it reaps only our children in the group
+        // (ECHILD when there are none), whose Child handles are not waited on afterwards.
         let pid = unsafe { libc::waitpid(-pgid, &mut status, libc::WNOHANG) };
         if pid <= 0 {
             break;
