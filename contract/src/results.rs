@@ -165,12 +165,17 @@ impl Results {
             |f: &dyn Fn(Verdict) -> bool| self.cases.iter().filter(|c| f(c.verdict)).count();
         let deviations = count(&|v| v.is_deviation());
         let critical = count(&|v| v.weight() == "critical");
+        let details = count(&|v| v == Verdict::ErrorDetails);
         let passed = count(&|v| matches!(v, Verdict::Pass | Verdict::PassAlternative));
         let skipped = count(&|v| v == Verdict::Skipped);
         let mut line = format!(
-            "{} cases: {passed} behave as AWS does, {deviations} deviate ({critical} critical), {skipped} skipped",
+            "{} cases: {passed} behave as AWS does, {deviations} deviate ({critical} critical",
             self.cases.len()
         );
+        if details > 0 {
+            line.push_str(&format!(", {details} differ only in error details"));
+        }
+        line.push_str(&format!("), {skipped} skipped"));
         let crashers = self
             .cases
             .iter()
@@ -256,10 +261,11 @@ mod tests {
             skipped("b", "the target lacks versioning"),
             skipped("c", &format!("{NOT_RUN_ON_TARGET}it aborts")),
             sample::case("d", Verdict::SilentAccept),
+            sample::case("e", Verdict::ErrorDetails),
         ];
         assert_eq!(
             sample::results("t", cases).verdict_line(),
-            "4 cases: 1 behave as AWS does, 1 deviate (1 critical), 2 skipped \
+            "5 cases: 1 behave as AWS does, 2 deviate (1 critical, 1 differ only in error details), 2 skipped \
              (1 of them because they bring the target down)"
         );
     }

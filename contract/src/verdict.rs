@@ -7,16 +7,32 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// Exactly what the profile expects, every declared check run.
     Pass,
+    /// An outcome the case lists as tolerated.
     PassAlternative,
+    /// The right status and code, with another message or missing or other error elements.
+    ErrorDetails,
+    /// The right status, another error code.
     WrongCode,
+    /// Fails as AWS fails, with another status.
     WrongStatus,
+    /// An error where AWS succeeds (also a setup step the server refused).
     Rejected,
+    /// A successful answer whose metadata is wrong or missing: an ETag's value or form, a
+    /// version-id header, a checksum, an output member. The bytes are not in question.
+    WrongMetadata,
+    /// 2xx where AWS refuses: the client is never told.
     SilentAccept,
+    /// Bytes or sizes read back differ from what was written or copied.
     DataMismatch,
+    /// 5xx.
     ServerError,
+    /// 501 / NotImplemented.
     NotImplemented,
+    /// A declared capability is absent, or the case was not run.
     Skipped,
+    /// The harness could not judge: its own failure or a transport fault.
     HarnessError,
 }
 
@@ -40,12 +56,14 @@ pub enum Severity {
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 11] = [
+    pub const ALL: [Verdict; 13] = [
         Verdict::Pass,
         Verdict::PassAlternative,
+        Verdict::ErrorDetails,
         Verdict::WrongCode,
         Verdict::WrongStatus,
         Verdict::Rejected,
+        Verdict::WrongMetadata,
         Verdict::SilentAccept,
         Verdict::DataMismatch,
         Verdict::ServerError,
@@ -58,9 +76,11 @@ impl Verdict {
         match self {
             Verdict::Pass => "pass",
             Verdict::PassAlternative => "pass-alternative",
+            Verdict::ErrorDetails => "error-details",
             Verdict::WrongCode => "wrong-code",
             Verdict::WrongStatus => "wrong-status",
             Verdict::Rejected => "rejected",
+            Verdict::WrongMetadata => "wrong-metadata",
             Verdict::SilentAccept => "silent-accept",
             Verdict::DataMismatch => "data-mismatch",
             Verdict::ServerError => "server-error",
@@ -73,9 +93,9 @@ impl Verdict {
     pub fn severity(self) -> Severity {
         match self {
             Verdict::SilentAccept | Verdict::DataMismatch => Severity::Critical,
-            Verdict::Rejected | Verdict::ServerError => Severity::Major,
+            Verdict::Rejected | Verdict::WrongMetadata | Verdict::ServerError => Severity::Major,
             Verdict::HarnessError => Severity::HarnessError,
-            Verdict::WrongCode | Verdict::WrongStatus => Severity::Minor,
+            Verdict::ErrorDetails | Verdict::WrongCode | Verdict::WrongStatus => Severity::Minor,
             Verdict::NotImplemented => Severity::NotImplemented,
             Verdict::Pass | Verdict::PassAlternative => Severity::Pass,
             Verdict::Skipped => Severity::Skipped,
@@ -85,6 +105,15 @@ impl Verdict {
     /// A deviation is anything a vendor would need to look at.
     pub fn is_deviation(self) -> bool {
         !matches!(self.severity(), Severity::Pass | Severity::Skipped)
+    }
+
+    /// The worse of two verdicts (the first when they weigh the same).
+    pub fn worse(self, other: Verdict) -> Verdict {
+        if other.severity() < self.severity() {
+            other
+        } else {
+            self
+        }
     }
 
     /// `minor`, `major` or `critical`; empty for verdicts that carry no weight.
@@ -139,9 +168,9 @@ impl Severity {
     pub fn meaning(self) -> &'static str {
         match self {
             Severity::Critical => "critical: silent-accept or data-mismatch",
-            Severity::Major => "major: rejected or server-error",
+            Severity::Major => "major: rejected, wrong-metadata or server-error",
             Severity::HarnessError => "harness-error: the harness could not judge",
-            Severity::Minor => "minor: wrong-code or wrong-status",
+            Severity::Minor => "minor: error-details, wrong-code or wrong-status",
             Severity::NotImplemented => "not-implemented",
             Severity::Pass => "behaves as AWS does (pass, pass-alternative)",
             Severity::Skipped => "every case skipped",

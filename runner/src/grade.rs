@@ -1,7 +1,76 @@
-//! Grading: what came back, against what the profile expects.
+//! Grading: what came back, against what the profile expects; and the grade of a step
+//! (setup, a check, cleanup) whose answer was not what AWS gives.
 
+use crate::client::TransportError;
 use contract::results::Observed;
 use contract::{Expect, Verdict};
+use wire::ResponseError;
+
+/// A step the server answered otherwise than AWS does: a refusal, a server error, an
+/// answer that cannot be read or lacks what it must carry. The case takes its grade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepFault {
+    pub verdict: Verdict,
+    pub message: String,
+}
+
+impl std::fmt::Display for StepFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StepFault {}
+
+impl StepFault {
+    /// `operation` answered with an error or an unreadable body.
+    pub fn answer(operation: &str, error: &ResponseError) -> StepFault {
+        match error {
+            ResponseError::Service(e) => {
+                let verdict = if e.status == 501 || e.code == "NotImplemented" {
+                    Verdict::NotImplemented
+                } else if e.status >= 500 || e.code == "InternalError" {
+                    Verdict::ServerError
+                } else {
+                    Verdict::Rejected
+                };
+                StepFault {
+                    verdict,
+                    message: format!("{operation} answered {error}"),
+                }
+            }
+            ResponseError::Malformed(m) => StepFault {
+                verdict: Verdict::WrongMetadata,
+                message: format!("{operation}: the answer cannot be read: {m}"),
+            },
+        }
+    }
+
+    /// A successful answer that lacks what the next steps need.
+    pub fn missing(what: impl std::fmt::Display) -> StepFault {
+        StepFault {
+            verdict: Verdict::WrongMetadata,
+            message: what.to_string(),
+        }
+    }
+}
+
+/// The grade of a case that stopped on this error: the server's, when a step's answer
+/// caused it; `harness-error` for a transport fault or the harness's own failure.
+pub fn failure_verdict(error: &anyhow::Error) -> Verdict {
+    error
+        .chain()
+        .find_map(|c| c.downcast_ref::<StepFault>())
+        .map_or(Verdict::HarnessError, |f| f.verdict)
+}
+
+/// Whether the error says no one answered at all (refused, timed out).
+pub fn unreachable(error: &anyhow::Error) -> bool {
+    error.chain().any(|c| {
+        c.downcast_ref::<TransportError>()
+            .is_some_and(|t| t.unreachable)
+    })
+}
 
 fn is_success(status: u16, code: &Option<String>) -> bool {
     (200..300).contains(&status) && code.is_none()

@@ -8,6 +8,7 @@
 //! descriptions; `reproduce` the lines that send a deviating request again.
 #![forbid(unsafe_code)]
 
+pub mod checksum;
 pub mod cli;
 pub mod client;
 pub mod content;

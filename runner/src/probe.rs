@@ -33,7 +33,7 @@ pub async fn probe(client: &Client, region: &str, run_id: &str) -> Result<BTreeS
     }
     let snapshot = std::mem::take(&mut *created.lock().unwrap_or_else(|p| p.into_inner()));
     for failure in fixtures::cleanup(client, &snapshot).await {
-        eprintln!("cleanup after probing: {failure}");
+        eprintln!("cleanup after probing: {}", failure.line);
     }
     Ok(capabilities)
 }

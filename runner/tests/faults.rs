@@ -564,14 +564,14 @@ async fn a_200_with_an_internal_error_document_is_a_server_error() {
 }
 
 /// A 2xx that cannot be read as UploadPartCopy output: the server claimed success but gave
-/// the client nothing usable. data-mismatch blames the server, which is right; harness-error
-/// would blame the harness.
+/// the client nothing usable. wrong-metadata blames the server, which is right (no bytes
+/// were read that could differ); harness-error would blame the harness.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_200_with_malformed_xml_is_a_data_mismatch() {
+async fn a_200_with_malformed_xml_is_wrong_metadata() {
     let (_, case) = run_fault(Fault::MalformedXml).await;
     assert_verdict(
         &case,
-        "data-mismatch",
+        "wrong-metadata",
         &["not a valid UploadPartCopy output"],
     );
     assert_eq!(case["observed"]["status"], 200, "{case:#}");
@@ -675,26 +675,31 @@ async fn a_target_that_dies_mid_run_ends_every_later_case_as_a_harness_error() {
 // ---------------------------------------------------------------------------------------
 // Cleanup that fails.
 
-/// DeleteBucket fails for every case: each case still gets its own verdict, the failure is
-/// a line of its own in results.json and summary.md, and the next case is not touched by
-/// it (its bucket has its own name, so the leftover is no obstacle).
+/// DeleteBucket fails (500) in every case's cleanup: a case that passed becomes the
+/// server's deviation, naming the cleanup step; a case that deviated keeps its own verdict;
+/// the failure is also a line of its own in results.json and summary.md; and the next case
+/// is not touched by it (its bucket has its own name, so the leftover is no obstacle).
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failing_cleanup_is_reported_on_its_own_and_never_spills_into_the_next_case() {
+async fn a_failing_cleanup_grades_a_passing_case_and_never_spills_into_the_next_case() {
     let fs = start_s3s_fs().await;
     let (proxy, _state) = start_proxy(fs.addr, Plan::DeleteBucketFails).await;
+    // bound-1 passes on s3s-fs; bound-10000 does not (its Complete of part 10000 alone is
+    // refused), whatever its cleanup does.
     let run = run_conformance(
         proxy,
-        &["--test-threads", "1", "upload_part_copy/part-number/bound-"],
+        &[
+            "--test-threads",
+            "1",
+            "upload_part_copy/part-number/bound-1",
+        ],
     )
     .await;
     assert!(!run.stderr.contains("panicked"), "{}", run.context());
-    // These cases pass on s3s-fs; a cleanup problem is not a deviation of the server.
-    assert_eq!(run.code, Some(0), "{}", run.context());
+    assert_eq!(run.code, Some(1), "{}", run.context());
     let results = run.results();
     let cases = results["cases"].as_array().unwrap();
-    assert!(cases.len() >= 2, "{}", run.context());
+    assert_eq!(cases.len(), 2, "{}", run.context());
     for case in cases {
-        assert_eq!(case["verdict"], "pass", "{case:#}");
         let cleanup: Vec<&str> = case["cleanup"]
             .as_array()
             .unwrap_or_else(|| panic!("no cleanup line: {case:#}"))
@@ -714,6 +719,11 @@ async fn a_failing_cleanup_is_reported_on_its_own_and_never_spills_into_the_next
             );
         }
     }
+    let passing = case(&results, "upload_part_copy/part-number/bound-1");
+    assert_verdict(passing, "server-error", &["cleanup: delete bucket mpc-"]);
+    let deviating = case(&results, "upload_part_copy/part-number/bound-10000");
+    assert_verdict(deviating, "rejected", &["read-back"]);
+    assert!(!details(deviating).contains("cleanup:"), "{deviating:#}");
     // Each case's bucket stayed (the deletes were refused), and only those: the objects in
     // them were removed before.
     assert_eq!(leftover_buckets(fs.data_dir()).len(), cases.len());

@@ -1,0 +1,319 @@
+//! The checks an expectation declares, once the status and code are graded: the error's
+//! message and fields (`error-details` when they differ), output members, headers,
+//! ETags and checksums (`wrong-metadata`), and the bytes read back (`data-mismatch`).
+
+use super::step::Sent;
+use super::{find, RunContext};
+use crate::content::{Content, Difference};
+use crate::fixtures::{self, Fixture, SseKey, UploadInfo};
+use crate::grade::failure_verdict;
+use anyhow::{anyhow, Context, Result};
+use contract::results::CaseResult;
+use contract::{Expect, Verdict};
+use generated::shapes::{CompletedPart, CopyPartResult};
+use serde_json::Value;
+use wire::{Checksums, FromScenario, ResponseError};
+
+pub async fn run(
+    ctx: &RunContext,
+    fixture: &Fixture,
+    expect: &Expect,
+    sent: &Sent,
+    result: &mut CaseResult,
+) -> Result<()> {
+    if result.verdict != Verdict::Pass {
+        return Ok(());
+    }
+    match &sent.parsed {
+        Err(ResponseError::Service(error)) => {
+            if let Some(want) = &expect.message {
+                let want = fixture.resolve_text(want)?;
+                if error.message != want {
+                    find(
+                        result,
+                        Verdict::ErrorDetails,
+                        format!("message {:?}, AWS says {want:?}", error.message),
+                    );
+                }
+            }
+            for (field, want) in &expect.error {
+                let want = fixture.resolve_text(want)?;
+                let got = error.fields.get(field);
+                if got != Some(&want) {
+                    find(
+                        result,
+                        Verdict::ErrorDetails,
+                        format!("error field {field}: expected {want:?}, got {got:?}"),
+                    );
+                }
+            }
+        }
+        Err(ResponseError::Malformed(m)) => find(
+            result,
+            Verdict::WrongMetadata,
+            format!(
+                "the answer is not a valid {} output: {m}",
+                sent.operation.name()
+            ),
+        ),
+        Ok(output) => {
+            check_output(fixture, expect, output, result)?;
+            check_headers(expect, sent, result);
+            if let Some(selector) = &expect.copied {
+                check_copied(ctx, fixture, expect, sent, output, selector, result).await?;
+            }
+            if let Some(selector) = &expect.completed {
+                check_completed(ctx, fixture, sent, output, selector, result).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn unquote(etag: &str) -> String {
+    etag.trim().trim_matches('"').to_ascii_lowercase()
+}
+
+/// Output members by dotted path (`Parts.0.Size`: a number indexes a list).
+fn check_output(
+    fixture: &Fixture,
+    expect: &Expect,
+    output: &Value,
+    result: &mut CaseResult,
+) -> Result<()> {
+    let member = |path: &str| {
+        path.split('.')
+            .try_fold(output, |v, part| match part.parse::<usize>() {
+                Ok(i) => v.get(i),
+                Err(_) => v.get(part),
+            })
+    };
+    for (path, want) in &expect.output {
+        let want = fixture.resolve_text(want)?;
+        let got = member(path);
+        // Numbers and booleans compare by their text, as the scenario writes them.
+        let text = got.map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        if text.as_deref() == Some(want.as_str()) {
+            continue;
+        }
+        // An ETag is the same ETag with or without its quotes: the value is what a field
+        // elsewhere is compared with, how each response quotes it is a matter of its own.
+        let is_etag = path.rsplit('.').next() == Some("ETag");
+        match text {
+            Some(t) if is_etag && unquote(&t) == unquote(&want) => result.notes.push(format!(
+                "output {path}: {t:?} is {want:?} but for its quotes"
+            )),
+            None => find(
+                result,
+                Verdict::WrongMetadata,
+                format!("output {path} is missing (expected {want:?})"),
+            ),
+            Some(t) => find(
+                result,
+                Verdict::WrongMetadata,
+                format!("output {path}: expected {want:?}, got {t:?}"),
+            ),
+        }
+    }
+    for path in &expect.present {
+        if member(path).is_none_or(|v| v.as_str() == Some("")) {
+            find(
+                result,
+                Verdict::WrongMetadata,
+                format!("output {path} is missing"),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_headers(expect: &Expect, sent: &Sent, result: &mut CaseResult) {
+    for name in &expect.present_headers {
+        if sent.response.header(name).is_none() {
+            find(
+                result,
+                Verdict::WrongMetadata,
+                format!("response header {name} is missing"),
+            );
+        }
+    }
+    for name in &expect.absent_headers {
+        if let Some(value) = sent.response.header(name) {
+            find(
+                result,
+                Verdict::WrongMetadata,
+                format!("response header {name} should be absent, got {value:?}"),
+            );
+        }
+    }
+}
+
+/// The upload the step under test named.
+fn upload_of(fixture: &Fixture, sent: &Sent) -> Result<UploadInfo> {
+    sent.input
+        .get("UploadId")
+        .and_then(Value::as_str)
+        .and_then(|id| fixture.uploads.values().find(|u| u.id == id))
+        .or_else(|| fixture.uploads.values().next())
+        .cloned()
+        .context("the case names no upload")
+}
+
+/// A part copy: its ETag (the MD5 of the copied bytes, except under SSE-C), its checksum,
+/// and its bytes, read back by completing the upload with this part alone.
+async fn check_copied(
+    ctx: &RunContext,
+    fixture: &Fixture,
+    expect: &Expect,
+    sent: &Sent,
+    output: &Value,
+    selector: &str,
+    result: &mut CaseResult,
+) -> Result<()> {
+    let bytes = fixture.bytes(selector)?;
+    let mut up = upload_of(fixture, sent)?;
+    // The output as its model type again, for the members it has by algorithm.
+    let copy = output
+        .get("CopyPartResult")
+        .map(CopyPartResult::from_scenario)
+        .transpose()
+        .map_err(|e| anyhow!("CopyPartResult: {e}"))?
+        .unwrap_or_default();
+    let Some(etag) = copy.e_tag.as_deref() else {
+        find(
+            result,
+            Verdict::WrongMetadata,
+            "no CopyPartResult.ETag in the answer: the part cannot be named in a Complete, its bytes were not read back".into(),
+        );
+        return Ok(());
+    };
+    if up.sse_c {
+        // Under SSE-C AWS's part ETags are not the MD5 of the plaintext (identical parts
+        // get different ones): the bytes read back with the key are what is checked.
+        result
+            .notes
+            .push("SSE-C: the part ETag is not compared with the MD5 of the bytes".into());
+    } else if unquote(etag) != bytes.md5_hex() {
+        find(
+            result,
+            Verdict::WrongMetadata,
+            format!(
+                "part ETag {etag} is not the MD5 of the {} bytes of {selector} ({})",
+                bytes.len(),
+                bytes.md5_hex()
+            ),
+        );
+    }
+    let part_number = sent
+        .input
+        .get("PartNumber")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let mut part = CompletedPart {
+        part_number: i32::try_from(part_number).ok(),
+        e_tag: Some(etag.to_string()),
+        ..Default::default()
+    };
+    if let Some(algorithm) = &expect.checksum {
+        let want = crate::checksum::of(algorithm, &bytes)?;
+        let got = copy.checksum(algorithm);
+        if got != Some(want.as_str()) {
+            find(
+                result,
+                Verdict::WrongMetadata,
+                format!(
+                    "CopyPartResult.Checksum{algorithm}: expected {want:?} for the copied bytes, got {got:?}"
+                ),
+            );
+        }
+        if let Some(value) = got {
+            part.set_checksum(algorithm, value.to_string());
+        }
+    }
+    up.parts = [(part_number, part)].into();
+    let sse = fixture.sse_for(up.sse_c);
+    match fixtures::complete(&ctx.client, &up, sse).await {
+        Ok(_) => {
+            fixture.forget_upload(&up.id);
+            read_back(ctx, &up, &bytes, sse, result).await;
+        }
+        // The copy is unfounded until its bytes are read back: the step that stopped it
+        // grades the case.
+        Err(e) => find(
+            result,
+            failure_verdict(&e),
+            format!("read-back: completing the upload with this part alone failed: {e:#}"),
+        ),
+    }
+    Ok(())
+}
+
+/// A Complete: the multipart ETag of the named parts, and the object's bytes.
+async fn check_completed(
+    ctx: &RunContext,
+    fixture: &Fixture,
+    sent: &Sent,
+    output: &Value,
+    selector: &str,
+    result: &mut CaseResult,
+) -> Result<()> {
+    let bytes = fixture.bytes(selector)?;
+    let up = upload_of(fixture, sent)?;
+    let md5s = fixture.part_md5s(selector)?;
+    let multipart_etag = {
+        use md5::Digest;
+        format!(
+            "{}-{}",
+            hex::encode(md5::Md5::digest(md5s.concat())),
+            md5s.len()
+        )
+    };
+    let etag = output.get("ETag").and_then(Value::as_str).map(unquote);
+    if up.sse_c {
+        result
+            .notes
+            .push("SSE-C: the object ETag is not compared with the MD5s of the parts".into());
+    } else if etag.as_deref() != Some(multipart_etag.as_str()) {
+        find(
+            result,
+            Verdict::WrongMetadata,
+            format!("object ETag {etag:?}, expected the multipart ETag {multipart_etag}"),
+        );
+    }
+    read_back(ctx, &up, &bytes, fixture.sse_for(up.sse_c), result).await;
+    Ok(())
+}
+
+/// Reads the object back as a stream and compares it with `bytes` as it arrives.
+async fn read_back(
+    ctx: &RunContext,
+    up: &UploadInfo,
+    bytes: &Content,
+    sse: Option<&SseKey>,
+    result: &mut CaseResult,
+) {
+    match fixtures::read_back(&ctx.client, &up.bucket, &up.key, sse, bytes).await {
+        Ok(None) => {}
+        Ok(Some(d)) => find(result, Verdict::DataMismatch, difference(bytes, &d)),
+        Err(e) => find(
+            result,
+            failure_verdict(&e),
+            format!("read-back: the object could not be read: {e:#}"),
+        ),
+    }
+}
+
+/// Where the bytes read back differ: sizes, MD5s, the first differing offset.
+fn difference(expected: &Content, d: &Difference) -> String {
+    format!(
+        "the bytes read back differ: the object holds {} bytes (MD5 {}), expected {} bytes (MD5 {}); they differ from byte {} on",
+        d.received_len,
+        d.received_md5,
+        expected.len(),
+        expected.md5_hex(),
+        d.first_difference
+    )
+}

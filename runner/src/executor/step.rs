@@ -1,0 +1,97 @@
+//! The step under test: the request built from the case's input, changed as `raw` says,
+//! signed and sent once; the answer reduced to what grading needs.
+
+use super::RunContext;
+use crate::fixtures::Fixture;
+use anyhow::{anyhow, Result};
+use contract::results::{Observed, Reproduction};
+use contract::Case;
+use generated::operations::Operation;
+use serde_json::Value;
+use wire::{HttpResponse, ResponseError};
+
+/// What was sent and what came back.
+pub struct Sent {
+    pub operation: Operation,
+    /// The input with its placeholders resolved.
+    pub input: Value,
+    pub response: HttpResponse,
+    /// The answer read as the operation's output (JSON by model member names), or why not.
+    pub parsed: Result<Value, ResponseError>,
+    pub observed: Observed,
+    pub reproduction: Reproduction,
+}
+
+pub async fn send(ctx: &RunContext, case: &Case, fixture: &Fixture) -> Result<Sent> {
+    let operation: Operation = case.operation.parse().map_err(|e: String| anyhow!(e))?;
+    let input = fixture.resolve(&Value::Object(case.input.clone()))?;
+    let mut request = operation
+        .build_request(&input)
+        .map_err(|e| anyhow!("building the request: {e}"))?;
+    for (name, value) in &case.raw.query {
+        request.set_query(name, Some(&fixture.resolve_text(value)?));
+    }
+    for (name, value) in &case.raw.headers {
+        request.set_header(name, &fixture.resolve_text(value)?);
+    }
+    for name in &case.raw.remove_headers {
+        request.remove_header(name);
+    }
+    let reproduction = crate::reproduce::reproduction(
+        &case.operation,
+        &input,
+        &request,
+        !case.raw.is_empty(),
+        &ctx.client.endpoint().url,
+    );
+    let response = ctx
+        .client
+        .send_signed(&request, case.raw.signing.as_ref())
+        .await
+        .map_err(|e| {
+            anyhow::Error::new(e).context(format!("{}: transport failure", case.operation))
+        })?;
+    let parsed = operation.parse_response(&response);
+    if parsed.is_ok() && operation.ends_upload() {
+        if let Some(id) = input.get("UploadId").and_then(Value::as_str) {
+            fixture.forget_upload(id);
+        }
+    }
+    let observed = observe(&response, &parsed);
+    Ok(Sent {
+        operation,
+        input,
+        response,
+        parsed,
+        observed,
+        reproduction,
+    })
+}
+
+/// Server text that goes into reports is cut: a server must not be able to flood them.
+fn shorten(text: &str) -> String {
+    const LIMIT: usize = 1024;
+    if text.len() <= LIMIT {
+        return text.to_string();
+    }
+    let mut end = LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
+fn observe(response: &HttpResponse, parsed: &Result<Value, ResponseError>) -> Observed {
+    match parsed {
+        Err(ResponseError::Service(e)) => Observed {
+            status: response.status,
+            code: Some(e.code.clone()),
+            message: (!e.message.is_empty()).then(|| shorten(&e.message)),
+        },
+        _ => Observed {
+            status: response.status,
+            code: None,
+            message: None,
+        },
+    }
+}
