@@ -32,6 +32,11 @@ pub fn check_case_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// Where a reference row is on docs/reference.md: `#r1` for row R1.
+pub fn reference_anchor(row: &str) -> String {
+    row.to_ascii_lowercase()
+}
+
 /// The libtest trial of a case against a target: `<target>::<case id>`.
 pub fn trial_name(target: &str, case_id: &str) -> String {
     format!("{target}::{case_id}")

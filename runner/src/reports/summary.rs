@@ -54,7 +54,16 @@ pub fn render(results: &Results, baseline: &Baseline) -> Result<String> {
         .map(|c| DeviationView {
             id: c.id.clone(),
             title: c.title.clone(),
-            refs: c.refs.clone(),
+            refs: c
+                .refs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "[{r}](../../docs/reference.md#{})",
+                        contract::names::reference_anchor(r)
+                    )
+                })
+                .collect(),
             verdict: c.verdict.name().into(),
             weight: c.verdict.weight().into(),
             expected: c.expected_text(),
