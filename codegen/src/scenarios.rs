@@ -8,6 +8,7 @@
 use crate::smithy::{Model, ShapeKind};
 use anyhow::{anyhow, bail, Context, Result};
 use contract::placeholder::{self, Kind, Piece};
+use contract::reference::Reference;
 use contract::vocabulary::Vocabulary;
 use contract::{Case, Dialect, Step};
 use serde::Deserialize;
@@ -87,15 +88,30 @@ fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Expands every scenario under `suites/cases` and returns `cases.json`.
-pub fn expand(suites: &Path, model: &Model) -> Result<String> {
+/// What every case is checked against.
+pub struct Checker<'a> {
+    pub vocabulary: &'a Vocabulary,
+    pub reference: &'a Reference,
+    pub model: &'a Model,
+}
+
+/// Expands every scenario under `suites/cases`, checked against the vocabulary, the
+/// reference and the model; sorted by id.
+pub fn expand(suites: &Path, model: &Model) -> Result<Vec<Case>> {
     let vocabulary = Vocabulary::load(&suites.join("FEATURES.toml"))?;
+    let reference = Reference::load(&suites.join("reference.toml"))?;
+    let checker = Checker {
+        vocabulary: &vocabulary,
+        reference: &reference,
+        model,
+    };
     let mut cases = Vec::new();
     for path in scenario_files(&suites.join("cases"))? {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let file: ScenarioFile = toml::from_str(&text)
             .with_context(|| format!("malformed scenario file {}", path.display()))?;
-        let expanded = expand_file(&file, &vocabulary, model)
+        let expanded = expand_file(&file, &checker)
             .with_context(|| format!("in scenario file {}", path.display()))?;
         cases.extend(expanded);
     }
@@ -106,12 +122,49 @@ pub fn expand(suites: &Path, model: &Model) -> Result<String> {
             bail!("two cases have the id {}", case.id);
         }
     }
-    let mut text = serde_json::to_string_pretty(&cases)?;
+    checker.check_coverage(&cases)?;
+    Ok(cases)
+}
+
+/// `generated/cases.json`.
+pub fn cases_json(cases: &[Case]) -> Result<String> {
+    let mut text = serde_json::to_string_pretty(cases)?;
     text.push('\n');
     Ok(text)
 }
 
-fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> Result<Vec<Case>> {
+impl Checker<'_> {
+    /// Every row is covered by a case, or says why not; rows are about known features
+    /// and operations.
+    fn check_coverage(&self, cases: &[Case]) -> Result<()> {
+        for row in &self.reference.rows {
+            self.vocabulary
+                .features
+                .check("feature", std::slice::from_ref(&row.feature))
+                .with_context(|| format!("reference row {}", row.id))?;
+            self.model
+                .operation(&row.operation)
+                .with_context(|| format!("reference row {}", row.id))?;
+            let covering = cases.iter().find(|c| c.refs.contains(&row.id));
+            match (covering, &row.uncovered) {
+                (None, None) => bail!(
+                    "reference row {} is covered by no case: add one, or say why with `uncovered`",
+                    row.id
+                ),
+                (Some(case), Some(_)) => bail!(
+                    "reference row {} says it is uncovered, but {} covers it",
+                    row.id,
+                    case.id
+                ),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn expand_file(file: &ScenarioFile, checker: &Checker) -> Result<Vec<Case>> {
+    let vocabulary = checker.vocabulary;
     vocabulary.features.check("feature", &file.features)?;
     vocabulary
         .capabilities
@@ -140,7 +193,7 @@ fn expand_file(file: &ScenarioFile, vocabulary: &Vocabulary, model: &Model) -> R
                 .iter()
                 .find(|f| vocabulary.features.get(f).is_some_and(|w| w.opt_in))
                 .cloned();
-            check_case(&case, vocabulary, model).with_context(|| format!("case {}", case.id))?;
+            check_case(&case, checker).with_context(|| format!("case {}", case.id))?;
             out.push(case);
         }
     }
@@ -363,11 +416,16 @@ fn slug(text: &str) -> String {
         .collect()
 }
 
-fn check_case(case: &Case, vocabulary: &Vocabulary, model: &Model) -> Result<()> {
+fn check_case(case: &Case, checker: &Checker) -> Result<()> {
+    let (vocabulary, model) = (checker.vocabulary, checker.model);
     if case.refs.is_empty() {
         bail!("no refs: name the reference rows the case covers");
     }
-    vocabulary.refs.check("ref", &case.refs)?;
+    for r in &case.refs {
+        if checker.reference.row(r).is_none() {
+            bail!("unknown ref {r:?}: not a row of suites/reference.toml");
+        }
+    }
     vocabulary.features.check("feature", &case.features)?;
     vocabulary
         .capabilities
@@ -379,6 +437,10 @@ fn check_case(case: &Case, vocabulary: &Vocabulary, model: &Model) -> Result<()>
         if expect.source.trim().is_empty() {
             bail!("the {profile} expectation has no source");
         }
+        checker
+            .reference
+            .check_source(&expect.source)
+            .with_context(|| format!("the {profile} expectation's source"))?;
         if !(100..600).contains(&expect.status) {
             bail!("status {} is not an HTTP status", expect.status);
         }
@@ -514,10 +576,18 @@ mod tests {
     const FEATURES: &str = r#"
 [features]
 range = "r"
-[refs]
-R1 = "r1"
 [capabilities]
 versioning = "v"
+"#;
+
+    const REFERENCE: &str = r#"
+[[row]]
+id = "R1"
+operation = "UploadPartCopy"
+feature = "range"
+situation = "s"
+aws = "a"
+sources = ["doc:001"]
 "#;
 
     const GOOD: &str = r#"
@@ -552,9 +622,10 @@ expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "${each}"
     fn expand_one(case_file: &str) -> Result<String> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("FEATURES.toml"), FEATURES).unwrap();
+        std::fs::write(dir.path().join("reference.toml"), REFERENCE).unwrap();
         std::fs::create_dir_all(dir.path().join("cases")).unwrap();
         std::fs::write(dir.path().join("cases/a.toml"), case_file).unwrap();
-        expand(dir.path(), &model())
+        cases_json(&expand(dir.path(), &model())?)
     }
 
     #[test]
@@ -586,6 +657,10 @@ expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "${each}"
         rejects(("refs = [\"R1\"]", "refs = []"), "no refs");
         rejects(("refs = [\"R1\"]", "refs = [\"Z9\"]"), "unknown ref");
         rejects(("source = \"doc:001\"", "source = \" \""), "has no source");
+        rejects(
+            ("source = \"doc:001\"", "source = \"blog:x\""),
+            "kind must be one of",
+        );
         rejects(
             ("features = [\"range\"]", "features = [\"speed\"]"),
             "unknown feature",

@@ -10,6 +10,7 @@ pub mod dialect;
 pub mod files;
 pub mod names;
 pub mod placeholder;
+pub mod reference;
 pub mod results;
 pub mod verdict;
 pub mod vocabulary;

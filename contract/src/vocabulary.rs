@@ -50,8 +50,6 @@ impl Words {
 pub struct Vocabulary {
     /// What cases are about; the matrix's columns.
     pub features: Words,
-    /// Rows of the behaviour reference a case covers.
-    pub refs: Words,
     /// What a target must support for a case that requires it; probed once per run.
     pub capabilities: Words,
 }
@@ -116,12 +114,12 @@ mod tests {
     fn words_keep_their_order_and_opt_in_marks() {
         let v: Vocabulary = toml::from_str(
             "[features]\nzeta = \"z\"\nalpha = { about = \"a\", opt_in = true }\n\
-             [refs]\nR1 = \"r\"\n[capabilities]\n",
+             [capabilities]\n",
         )
         .unwrap();
         assert_eq!(v.features.names().collect::<Vec<_>>(), ["zeta", "alpha"]);
         assert!(v.features.get("alpha").unwrap().opt_in);
         assert!(v.features.check("feature", &["beta".into()]).is_err());
-        assert!(toml::from_str::<Vocabulary>("[features]\n[refs]\n[capabilities]\n[x]\n").is_err());
+        assert!(toml::from_str::<Vocabulary>("[features]\n[capabilities]\n[x]\n").is_err());
     }
 }
