@@ -89,6 +89,9 @@ pub struct Operation {
     /// Ends the multipart upload its input names: a POST or DELETE that takes an
     /// UploadId (Complete, Abort). The runner stops tracking the upload after it.
     pub ends_upload: bool,
+    /// Starts a multipart upload: a POST to `?uploads`. The runner tracks the upload for
+    /// cleanup when such an operation is the step under test.
+    pub starts_upload: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -400,6 +403,7 @@ impl<'a> Generator<'a> {
         }
         let ends_upload = matches!(http.method.as_str(), "POST" | "DELETE")
             && input.fields.iter().any(|f| f.member == "UploadId");
+        let starts_upload = http.method == "POST" && query_text.split('&').any(|q| q == "uploads");
         Ok(Operation {
             name: name.to_string(),
             method: http.method.clone(),
@@ -412,6 +416,7 @@ impl<'a> Generator<'a> {
             checksum_required: shape.request_checksum_required(),
             success_code: http.code,
             ends_upload,
+            starts_upload,
         })
     }
 }

@@ -45,7 +45,7 @@ pub fn render(tera: &tera::Tera, suites: &Path, cases: &[Case]) -> Result<String
                 .filter(|r| r.feature == word.name)
                 .map(|row| RowView {
                     row,
-                    anchor: anchor(&row.id),
+                    anchor: contract::names::reference_anchor(&row.id),
                     cases: cases
                         .iter()
                         .filter(|c| c.refs.contains(&row.id))
@@ -73,9 +73,4 @@ pub fn render(tera: &tera::Tera, suites: &Path, cases: &[Case]) -> Result<String
     context.insert("contested", &contested);
     tera.render("reference.md", &context)
         .context("rendering docs/reference.md")
-}
-
-/// The anchor of a row on the page: its id in lower case.
-pub fn anchor(id: &str) -> String {
-    id.to_ascii_lowercase()
 }

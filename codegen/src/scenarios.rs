@@ -188,6 +188,17 @@ fn expand_file(file: &ScenarioFile, checker: &Checker) -> Result<Vec<Case>> {
         for bindings in bindings_of(spec, &file.axes)? {
             let mut case =
                 expand_case(file, spec, &bindings).with_context(|| format!("case {}", spec.id))?;
+            case.contested = case
+                .refs
+                .iter()
+                .filter(|r| {
+                    checker
+                        .reference
+                        .row(r)
+                        .is_some_and(|row| !row.contested.is_empty())
+                })
+                .cloned()
+                .collect();
             case.opt_in = case
                 .features
                 .iter()

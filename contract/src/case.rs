@@ -14,6 +14,9 @@ pub struct Case {
     pub title: String,
     /// Rows of the behaviour reference the case covers.
     pub refs: Vec<String>,
+    /// Those of its rows whose sources disagree (the reference says which side it follows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contested: Vec<String>,
     /// Words from suites/FEATURES.toml.
     pub features: Vec<String>,
     /// The opt-in feature (FEATURES.toml `opt_in = true`) that keeps the case out of a run
@@ -189,6 +192,9 @@ pub struct Expect {
     /// Output members that must be present, by dotted model member path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub present: Vec<String>,
+    /// For a read (GetObject): the bytes the body must hold, as a selector (`src[0-9]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     /// For a Complete: the bytes the object must hold, as named parts (`p1+p2`); the ETag
     /// must be the multipart ETag of those parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]

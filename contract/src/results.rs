@@ -13,6 +13,10 @@ pub struct CaseResult {
     pub id: String,
     pub title: String,
     pub refs: Vec<String>,
+    /// Rows among `refs` whose sources disagree: a deviation there may be the other side's
+    /// reading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contested: Vec<String>,
     pub features: Vec<String>,
     pub verdict: Verdict,
     pub source: String,
@@ -212,6 +216,7 @@ pub mod sample {
             id: id.into(),
             title: format!("title of {id}"),
             refs: vec!["R1".into()],
+            contested: vec![],
             features: vec!["range".into()],
             verdict,
             source: "doc:001".into(),

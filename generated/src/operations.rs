@@ -83,6 +83,11 @@ impl Operation {
         )
     }
 
+    /// Whether the operation starts a multipart upload (a POST to `?uploads`).
+    pub fn starts_upload(self) -> bool {
+        matches!(self,  | Operation::CreateMultipartUpload)
+    }
+
     /// Builds the request from a scenario input (model member names).
     pub fn build_request(self, input: &Value) -> Result<HttpRequest, BuildError> {
         match self {

@@ -124,6 +124,7 @@ mod tests {
             present: vec![],
             present_headers: vec![],
             absent_headers: vec![],
+            body: None,
             completed: None,
             alternatives: vec![],
             source: "test".into(),

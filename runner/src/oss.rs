@@ -114,6 +114,10 @@ pub fn to_oss(request: &HttpRequest) -> HttpRequest {
                 Some(rest) => format!("x-oss-{rest}"),
                 None => name,
             };
+            // OSS refuses a copy source without its leading slash (AWS takes both forms).
+            if name == "x-oss-copy-source" && !value.starts_with('/') {
+                return Some((name, format!("/{value}")));
+            }
             Some((name, value.clone()))
         })
         .collect();

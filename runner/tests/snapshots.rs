@@ -74,6 +74,10 @@ const FILTERS: &[(&str, &str)] = &[
         r"[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT",
         "[http-date]",
     ),
+    (
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z",
+        "[rfc3339-date]",
+    ),
 ];
 
 fn snapshot_settings(target: &str) -> insta::Settings {

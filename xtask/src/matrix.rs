@@ -180,6 +180,8 @@ struct Entry {
     deviation: bool,
     /// The baseline's reason, when it lists this deviation with this verdict.
     known: Option<String>,
+    /// Rows of the case whose sources disagree, with their anchors on docs/reference.md.
+    contested: Vec<(String, String)>,
 }
 
 #[derive(Serialize)]
@@ -374,6 +376,11 @@ fn cell(target: &str, feature: &str, cases: &[&CaseResult], baseline: &[Deviatio
             source: c.source.clone(),
             details: c.details.clone(),
             deviation: c.verdict.is_deviation(),
+            contested: c
+                .contested
+                .iter()
+                .map(|r| (r.clone(), contract::names::reference_anchor(r)))
+                .collect(),
             known: baseline
                 .iter()
                 .find(|d| d.case == c.id && d.verdict == c.verdict)

@@ -62,6 +62,9 @@ pub async fn run(
             if let Some(selector) = &expect.copied {
                 check_copied(ctx, fixture, expect, sent, output, selector, result).await?;
             }
+            if let Some(selector) = &expect.body {
+                check_body(fixture, sent, selector, result)?;
+            }
             if let Some(selector) = &expect.completed {
                 check_completed(ctx, fixture, sent, output, selector, result).await?;
             }
@@ -247,6 +250,40 @@ async fn check_copied(
             failure_verdict(&e),
             format!("read-back: completing the upload with this part alone failed: {e:#}"),
         ),
+    }
+    Ok(())
+}
+
+/// A read's body, byte for byte.
+fn check_body(
+    fixture: &Fixture,
+    sent: &Sent,
+    selector: &str,
+    result: &mut CaseResult,
+) -> Result<()> {
+    let want = fixture.bytes(selector)?;
+    let got = &sent.response.body;
+    let expected = want.to_vec();
+    if *got != expected {
+        let first = got
+            .iter()
+            .zip(&expected)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(expected.len()));
+        let md5 = {
+            use md5::Digest;
+            hex::encode(md5::Md5::digest(got))
+        };
+        find(
+            result,
+            Verdict::DataMismatch,
+            format!(
+                "the body differs from {selector}: {} bytes (MD5 {md5}), expected {} bytes (MD5 {}); they differ from byte {first} on",
+                got.len(),
+                want.len(),
+                want.md5_hex()
+            ),
+        );
     }
     Ok(())
 }

@@ -41,6 +41,7 @@ fn new_result(case: &Case, expect: Option<&Expect>) -> CaseResult {
         id: case.id.clone(),
         title: case.title.clone(),
         refs: case.refs.clone(),
+        contested: case.contested.clone(),
         features: case.features.clone(),
         verdict: Verdict::HarnessError,
         source: expect.map(|e| e.source.clone()).unwrap_or_default(),

@@ -52,6 +52,7 @@ pub async fn send(ctx: &RunContext, case: &Case, fixture: &Fixture) -> Result<Se
             anyhow::Error::new(e).context(format!("{}: transport failure", case.operation))
         })?;
     let parsed = operation.parse_response(&response);
+    note_created(fixture, operation, &input, &parsed);
     if parsed.is_ok() && operation.ends_upload() {
         if let Some(id) = input.get("UploadId").and_then(Value::as_str) {
             fixture.forget_upload(id);
@@ -66,6 +67,25 @@ pub async fn send(ctx: &RunContext, case: &Case, fixture: &Fixture) -> Result<Se
         observed,
         reproduction,
     })
+}
+
+/// The step under test may create what cleanup must remove: the key it names (in a bucket
+/// of the case: cleanup only empties those), and an upload it started.
+fn note_created(
+    fixture: &Fixture,
+    operation: Operation,
+    input: &Value,
+    parsed: &Result<Value, ResponseError>,
+) {
+    let text = |v: &Value, member: &str| v.get(member).and_then(Value::as_str).map(str::to_string);
+    let (Some(bucket), Some(key)) = (text(input, "Bucket"), text(input, "Key")) else {
+        return;
+    };
+    let upload = match parsed {
+        Ok(output) if operation.starts_upload() => text(output, "UploadId"),
+        _ => None,
+    };
+    fixture.note_step_created(&bucket, &key, upload.as_deref());
 }
 
 /// Server text that goes into reports is cut: a server must not be able to flood them.

@@ -18,6 +18,8 @@ struct DeviationView {
     id: String,
     title: String,
     refs: Vec<String>,
+    /// Links to the contested rows among them.
+    contested: Vec<String>,
     verdict: String,
     weight: String,
     expected: String,
@@ -27,6 +29,14 @@ struct DeviationView {
     known: Option<String>,
     cli: String,
     http: String,
+}
+
+/// `[R1](../../docs/reference.md#r1)`: a row, linked from reports/<target>/summary.md.
+fn reference_link(row: &str) -> String {
+    format!(
+        "[{row}](../../docs/reference.md#{})",
+        contract::names::reference_anchor(row)
+    )
 }
 
 pub fn render(results: &Results, baseline: &Baseline) -> Result<String> {
@@ -54,16 +64,8 @@ pub fn render(results: &Results, baseline: &Baseline) -> Result<String> {
         .map(|c| DeviationView {
             id: c.id.clone(),
             title: c.title.clone(),
-            refs: c
-                .refs
-                .iter()
-                .map(|r| {
-                    format!(
-                        "[{r}](../../docs/reference.md#{})",
-                        contract::names::reference_anchor(r)
-                    )
-                })
-                .collect(),
+            refs: c.refs.iter().map(|r| reference_link(r)).collect(),
+            contested: c.contested.iter().map(|r| reference_link(r)).collect(),
             verdict: c.verdict.name().into(),
             weight: c.verdict.weight().into(),
             expected: c.expected_text(),
