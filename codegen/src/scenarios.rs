@@ -93,6 +93,8 @@ pub struct Checker<'a> {
     pub vocabulary: &'a Vocabulary,
     pub reference: &'a Reference,
     pub model: &'a Model,
+    /// The model's checksum algorithms, in lower case, as placeholders name them.
+    pub algorithms: Vec<String>,
 }
 
 /// Expands every scenario under `suites/cases`, checked against the vocabulary, the
@@ -100,10 +102,15 @@ pub struct Checker<'a> {
 pub fn expand(suites: &Path, model: &Model) -> Result<Vec<Case>> {
     let vocabulary = Vocabulary::load(&suites.join("FEATURES.toml"))?;
     let reference = Reference::load(&suites.join("reference.toml"))?;
+    let algorithms = match model.operation_id("ChecksumAlgorithm") {
+        Ok(id) if model.shapes.contains_key(&id) => model.shape(&id)?.enum_values()?,
+        _ => Vec::new(),
+    };
     let checker = Checker {
         vocabulary: &vocabulary,
         reference: &reference,
         model,
+        algorithms: algorithms.iter().map(|a| a.to_ascii_lowercase()).collect(),
     };
     let mut cases = Vec::new();
     for path in scenario_files(&suites.join("cases"))? {
@@ -462,7 +469,10 @@ fn check_case(case: &Case, checker: &Checker) -> Result<()> {
                 .with_context(|| format!("expect.{profile}.output"))?;
         }
     }
-    let names = defined_names(&case.setup);
+    let mut names = defined_names(&case.setup);
+    if let Some(body) = &case.body {
+        names.insert(body.name.clone(), Kind::Object);
+    }
     let op = model.operation(&case.operation)?;
     let input_id = &op
         .input
@@ -483,7 +493,7 @@ fn check_case(case: &Case, checker: &Checker) -> Result<()> {
     let mut strings = Vec::new();
     collect_strings(&serde_json::to_value(case)?, &mut strings);
     for s in strings {
-        check_placeholders(&s, &names)?;
+        check_placeholders(&s, &names, &checker.algorithms)?;
     }
     Ok(())
 }
@@ -523,7 +533,11 @@ fn check_value_type(model: &Model, target: &str, value: &Value) -> Result<()> {
         ShapeKind::String | ShapeKind::Enum | ShapeKind::Timestamp | ShapeKind::Blob => {
             value.is_string()
         }
-        ShapeKind::Integer | ShapeKind::Long | ShapeKind::IntEnum => value.is_i64(),
+        // A size placeholder alone (`"{up.size}"`) becomes a number when the runner
+        // resolves it.
+        ShapeKind::Integer | ShapeKind::Long | ShapeKind::IntEnum => {
+            value.is_i64() || value.as_str().is_some_and(is_size_placeholder)
+        }
         ShapeKind::Boolean => value.is_boolean(),
         // A structure or list comes from a placeholder (`{up.parts}`) or is written out.
         ShapeKind::Structure => value.is_object() || value.is_string(),
@@ -534,6 +548,14 @@ fn check_value_type(model: &Model, target: &str, value: &Value) -> Result<()> {
         bail!("{value} does not fit the model type {kind:?} of {target}; use `raw` to send a malformed value");
     }
     Ok(())
+}
+
+/// `{name.size}` or `{name.size±N}`, and nothing else.
+pub fn is_size_placeholder(text: &str) -> bool {
+    matches!(
+        placeholder::pieces(text).as_deref(),
+        Ok([Piece::Placeholder(p)]) if p.attribute == "size"
+    )
 }
 
 fn collect_strings(value: &Value, out: &mut Vec<String>) {
@@ -556,8 +578,14 @@ fn defined_names(setup: &[Step]) -> BTreeMap<String, Kind> {
             Step::CreateBucket { name } => {
                 names.insert(name.clone(), Kind::Bucket);
             }
+            Step::PutMultipartObject { name, parts, .. } => {
+                names.insert(name.clone(), Kind::Object);
+                // Its parts, named like objects: `src_part1`, `src_part2`, ….
+                for i in 1..=parts.len() {
+                    names.insert(format!("{name}_part{i}"), Kind::Object);
+                }
+            }
             Step::PutObject { name, .. }
-            | Step::PutMultipartObject { name, .. }
             | Step::UploadPart { name, .. }
             | Step::CopyPart { name, .. } => {
                 names.insert(name.clone(), Kind::Object);
@@ -571,10 +599,17 @@ fn defined_names(setup: &[Step]) -> BTreeMap<String, Kind> {
     names
 }
 
-fn check_placeholders(text: &str, names: &BTreeMap<String, Kind>) -> Result<()> {
+fn check_placeholders(
+    text: &str,
+    names: &BTreeMap<String, Kind>,
+    algorithms: &[String],
+) -> Result<()> {
     for piece in placeholder::pieces(text)? {
         if let Piece::Placeholder(p) = piece {
-            p.check(|name| names.get(name).copied())?;
+            p.check(
+                |name| names.get(name).copied(),
+                |a| algorithms.iter().any(|k| k == a),
+            )?;
         }
     }
     Ok(())

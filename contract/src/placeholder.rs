@@ -75,7 +75,17 @@ impl Kind {
                 "size",
             ],
             // `{up.parts}` alone as a value is the part list of a Complete request.
-            Kind::Upload => &["bucket", "key", "id", "parts"],
+            Kind::Upload => &["bucket", "key", "id", "parts", "size"],
+        }
+    }
+
+    /// Attribute families that end in a checksum algorithm's name, in lower case:
+    /// `{src.checksum_crc32}` (of the bytes; for an upload, its FULL_OBJECT value),
+    /// `{up.composite_checksum_sha256}` (the COMPOSITE value, `…-N`).
+    pub fn prefixed(self) -> &'static [&'static str] {
+        match self {
+            Kind::Object | Kind::Upload => &["checksum_", "composite_checksum_"],
+            _ => &[],
         }
     }
 
@@ -153,15 +163,34 @@ impl<'a> Placeholder<'a> {
         }
     }
 
-    /// Checks the name and attribute against what the case defines.
-    pub fn check(&self, kind_of: impl Fn(&str) -> Option<Kind>) -> Result<(), GrammarError> {
+    /// The checksum algorithm a prefixed attribute names (`checksum_crc32` → `crc32`) and
+    /// whether it is the composite value.
+    pub fn checksum(&self) -> Option<(&'a str, bool)> {
+        if let Some(a) = self.attribute.strip_prefix("composite_checksum_") {
+            return Some((a, true));
+        }
+        self.attribute.strip_prefix("checksum_").map(|a| (a, false))
+    }
+
+    /// Checks the name and attribute against what the case defines; `is_algorithm` says
+    /// which checksum algorithms (in lower case) prefixed attributes may name.
+    pub fn check(
+        &self,
+        kind_of: impl Fn(&str) -> Option<Kind>,
+        is_algorithm: impl Fn(&str) -> bool,
+    ) -> Result<(), GrammarError> {
         let Some(kind) = kind_of(self.name) else {
             return fail(format!(
                 "placeholder {{{}.{}}}: no setup step defines {:?}",
                 self.name, self.attribute, self.name
             ));
         };
-        if !kind.attributes().contains(&self.attribute) {
+        let prefixed = kind
+            .prefixed()
+            .iter()
+            .any(|p| self.attribute.starts_with(p))
+            && self.checksum().is_some_and(|(a, _)| is_algorithm(a));
+        if !kind.attributes().contains(&self.attribute) && !prefixed {
             return fail(format!(
                 "placeholder {{{}.{}}}: a {} has no attribute {:?} (has: {})",
                 self.name,
@@ -280,10 +309,15 @@ mod tests {
     #[test]
     fn names_are_checked_against_their_kind() {
         let kinds = |n: &str| (n == "src").then_some(Kind::Object);
-        assert!(Placeholder::parse("src.etag").unwrap().check(kinds).is_ok());
-        let e = Placeholder::parse("src.colour").unwrap().check(kinds);
+        let algorithms = |a: &str| a == "crc32";
+        let check = |text| Placeholder::parse(text).unwrap().check(kinds, algorithms);
+        assert!(check("src.etag").is_ok());
+        assert!(check("src.checksum_crc32").is_ok());
+        assert!(check("src.composite_checksum_crc32").is_ok());
+        assert!(check("src.checksum_crc7").is_err());
+        let e = check("src.colour");
         assert!(e.unwrap_err().0.contains("no attribute"));
-        let e = Placeholder::parse("nosuch.etag").unwrap().check(kinds);
+        let e = check("nosuch.etag");
         assert!(e.unwrap_err().0.contains("no setup step defines"));
     }
 }

@@ -5,12 +5,9 @@
 use crate::content::{Content, ContentBody, Difference, StreamCheck};
 use anyhow::{Context, Result};
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode,
-};
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest};
 use aws_sigv4::sign::v4;
-use contract::{Dialect, Signing};
+use contract::{Dialect, Signing, Streaming, StreamingFault};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime};
 use wire::{HttpRequest, HttpResponse};
@@ -192,6 +189,64 @@ impl Client {
         if let Some(content) = body {
             *signed.body_mut() = Some(reqwest::Body::wrap(ContentBody::new(content.clone())));
         }
+        self.execute(signed, expected).await
+    }
+
+    /// Sends `data` as an aws-chunked body in the form `spec` says (SigV4 only: the OSS
+    /// dialect has no streaming forms), with a trailing checksum for the trailer forms.
+    pub async fn send_streaming(
+        &self,
+        request: &HttpRequest,
+        data: &[u8],
+        spec: &Streaming,
+    ) -> Result<HttpResponse, TransportError> {
+        let fail =
+            |e: anyhow::Error| TransportError::new(format!("cannot sign the request: {e:#}"));
+        if self.endpoint.dialect == Dialect::Oss {
+            return Err(fail(anyhow::anyhow!(
+                "the oss dialect sends no aws-chunked bodies"
+            )));
+        }
+        let trailer = match &spec.trailer {
+            Some(algorithm) => Some(trailer(algorithm, data, spec.fault).map_err(fail)?),
+            None => None,
+        };
+        let mut request = request.clone();
+        for (name, value) in
+            crate::streaming::headers(spec, data.len() as u64, trailer.as_ref()).map_err(fail)?
+        {
+            request.set_header(&name, &value);
+        }
+        let (url, host) = self.locate(&request)?;
+        let (mut http_request, _) =
+            http_request(&request, &url, &host, None, None).map_err(fail)?;
+        let signer = crate::streaming::Signer {
+            access_key: &self.endpoint.access_key,
+            secret_key: &self.endpoint.secret_key,
+            session_token: self.endpoint.session_token.clone(),
+            region: &self.endpoint.region,
+            time: SystemTime::now(),
+        };
+        let body = crate::streaming::sign_and_frame(
+            &mut http_request,
+            &signer,
+            spec,
+            data,
+            trailer.as_ref(),
+        )
+        .map_err(fail)?;
+        *http_request.body_mut() = body;
+        let signed = reqwest::Request::try_from(http_request).map_err(|e| fail(e.into()))?;
+        Ok(self.execute(signed, None).await?.0)
+    }
+
+    /// Sends a signed request and reads the answer (comparing a 2xx body with `expected`
+    /// as it arrives, when given).
+    async fn execute(
+        &self,
+        signed: reqwest::Request,
+        expected: Option<&Content>,
+    ) -> Result<(HttpResponse, Option<Difference>), TransportError> {
         let response = self
             .http
             .execute(signed)
@@ -368,16 +423,12 @@ impl Client {
             "conformance",
         );
         let identity = credentials.into();
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.endpoint.region)
             .name("s3")
             .time(SystemTime::now())
-            .settings(settings)
+            .settings(crate::streaming::s3_settings())
             .build()?
             .into();
         let headers: Vec<(&str, &str)> = http_request
@@ -390,6 +441,23 @@ impl Client {
         instructions.apply_to_request_http1x(http_request);
         Ok(())
     }
+}
+
+/// The trailing checksum of `data`, or the wrong one the fault asks for.
+fn trailer(
+    algorithm: &str,
+    data: &[u8],
+    fault: Option<StreamingFault>,
+) -> anyhow::Result<crate::streaming::Trailer> {
+    let value = match fault {
+        Some(StreamingFault::WrongTrailer) => crate::checksum::of(algorithm, &b"bad data"[..])?,
+        Some(StreamingFault::MalformedTrailer) => "AAAA".to_string(),
+        _ => crate::checksum::of(algorithm, data)?,
+    };
+    Ok(crate::streaming::Trailer {
+        name: format!("x-amz-checksum-{}", algorithm.to_ascii_lowercase()),
+        value,
+    })
 }
 
 /// Response headers under the model's names: OSS's `x-oss-` headers read as `x-amz-`.

@@ -125,6 +125,7 @@ mod tests {
             present_headers: vec![],
             absent_headers: vec![],
             body: None,
+            uploaded: None,
             completed: None,
             alternatives: vec![],
             source: "test".into(),

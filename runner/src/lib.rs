@@ -21,4 +21,5 @@ pub mod probe;
 pub mod reports;
 pub mod reproduce;
 pub mod run;
+pub mod streaming;
 pub mod terminal;

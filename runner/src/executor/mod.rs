@@ -174,7 +174,7 @@ async fn run_body(
             .await
             .with_context(|| format!("setup step {} ({})", i + 1, describe(step)))?;
     }
-    let sent = step::send(ctx, case, &fixture).await?;
+    let sent = step::send(ctx, case, &mut fixture).await?;
     result.observed = Some(sent.observed.clone());
     result.verdict = crate::grade::grade(expect, &sent.observed);
     result.reproduction = Some(sent.reproduction.clone());
@@ -192,7 +192,7 @@ fn describe(step: &Step) -> String {
         Step::CreateUpload { name, .. } => ("create-upload", name.as_str()),
         Step::UploadPart { name, .. } => ("upload-part", name.as_str()),
         Step::CopyPart { name, .. } => ("copy-part", name.as_str()),
-        Step::CompleteUpload { upload } => ("complete-upload", upload.as_str()),
+        Step::CompleteUpload { upload, .. } => ("complete-upload", upload.as_str()),
         Step::AbortUpload { upload } => ("abort-upload", upload.as_str()),
     };
     format!("{kind} {name}")

@@ -2,6 +2,7 @@
 //! signed and sent once; the answer reduced to what grading needs.
 
 use super::RunContext;
+use crate::content::Content;
 use crate::fixtures::Fixture;
 use anyhow::{anyhow, Result};
 use contract::results::{Observed, Reproduction};
@@ -22,8 +23,14 @@ pub struct Sent {
     pub reproduction: Reproduction,
 }
 
-pub async fn send(ctx: &RunContext, case: &Case, fixture: &Fixture) -> Result<Sent> {
+pub async fn send(ctx: &RunContext, case: &Case, fixture: &mut Fixture) -> Result<Sent> {
     let operation: Operation = case.operation.parse().map_err(|e: String| anyhow!(e))?;
+    // The step's own payload, named so that the input and expectations can refer to it.
+    let payload = case.body.as_ref().map(|b| {
+        let content = Content::generated(&b.name, b.size);
+        fixture.name_bytes(&b.name, content.clone());
+        content
+    });
     let input = fixture.resolve(&Value::Object(case.input.clone()))?;
     let mut request = operation
         .build_request(&input)
@@ -37,6 +44,9 @@ pub async fn send(ctx: &RunContext, case: &Case, fixture: &Fixture) -> Result<Se
     for name in &case.raw.remove_headers {
         request.remove_header(name);
     }
+    if let Some(content) = &payload {
+        request.body = content.to_vec();
+    }
     let reproduction = crate::reproduce::reproduction(
         &case.operation,
         &input,
@@ -44,13 +54,18 @@ pub async fn send(ctx: &RunContext, case: &Case, fixture: &Fixture) -> Result<Se
         !case.raw.is_empty(),
         &ctx.client.endpoint().url,
     );
-    let response = ctx
-        .client
-        .send_signed(&request, case.raw.signing.as_ref())
-        .await
-        .map_err(|e| {
-            anyhow::Error::new(e).context(format!("{}: transport failure", case.operation))
-        })?;
+    let response = match &case.raw.streaming {
+        Some(spec) => {
+            let body = std::mem::take(&mut request.body);
+            ctx.client.send_streaming(&request, &body, spec).await
+        }
+        None => {
+            ctx.client
+                .send_signed(&request, case.raw.signing.as_ref())
+                .await
+        }
+    }
+    .map_err(|e| anyhow::Error::new(e).context(format!("{}: transport failure", case.operation)))?;
     let parsed = operation.parse_response(&response);
     note_created(fixture, operation, &input, &parsed);
     if parsed.is_ok() && operation.ends_upload() {
