@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The operations the harness drives: multipart copy and what it needs around it.
-pub const OPERATIONS: [&str; 16] = [
+pub const OPERATIONS: [&str; 18] = [
     "CreateBucket",
     "DeleteBucket",
     "PutBucketVersioning",
@@ -24,6 +24,8 @@ pub const OPERATIONS: [&str; 16] = [
     "CreateMultipartUpload",
     "UploadPart",
     "UploadPartCopy",
+    "CopyObject",
+    "GetObjectTagging",
     "CompleteMultipartUpload",
     "AbortMultipartUpload",
     "ListParts",

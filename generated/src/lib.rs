@@ -21,5 +21,6 @@ pub const MODELED_ERRORS: &[(&str, u16)] = &[
     ("NoSuchKey", 404),
     ("NoSuchUpload", 404),
     ("NotFound", 400),
+    ("ObjectNotInActiveTierError", 403),
     ("TooManyParts", 400),
 ];

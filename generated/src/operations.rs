@@ -16,12 +16,14 @@ pub const XML_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 pub enum Operation {
     AbortMultipartUpload,
     CompleteMultipartUpload,
+    CopyObject,
     CreateBucket,
     CreateMultipartUpload,
     DeleteBucket,
     DeleteObject,
     DeleteObjects,
     GetObject,
+    GetObjectTagging,
     HeadObject,
     ListMultipartUploads,
     ListObjectVersions,
@@ -36,12 +38,14 @@ impl Operation {
     pub const ALL: &[Operation] = &[
         Operation::AbortMultipartUpload,
         Operation::CompleteMultipartUpload,
+        Operation::CopyObject,
         Operation::CreateBucket,
         Operation::CreateMultipartUpload,
         Operation::DeleteBucket,
         Operation::DeleteObject,
         Operation::DeleteObjects,
         Operation::GetObject,
+        Operation::GetObjectTagging,
         Operation::HeadObject,
         Operation::ListMultipartUploads,
         Operation::ListObjectVersions,
@@ -57,12 +61,14 @@ impl Operation {
         match self {
             Operation::AbortMultipartUpload => "AbortMultipartUpload",
             Operation::CompleteMultipartUpload => "CompleteMultipartUpload",
+            Operation::CopyObject => "CopyObject",
             Operation::CreateBucket => "CreateBucket",
             Operation::CreateMultipartUpload => "CreateMultipartUpload",
             Operation::DeleteBucket => "DeleteBucket",
             Operation::DeleteObject => "DeleteObject",
             Operation::DeleteObjects => "DeleteObjects",
             Operation::GetObject => "GetObject",
+            Operation::GetObjectTagging => "GetObjectTagging",
             Operation::HeadObject => "HeadObject",
             Operation::ListMultipartUploads => "ListMultipartUploads",
             Operation::ListObjectVersions => "ListObjectVersions",
@@ -99,6 +105,9 @@ impl Operation {
                     .map_err(BuildError)?
                     .build()
             }
+            Operation::CopyObject => CopyObjectInput::from_scenario(input)
+                .map_err(BuildError)?
+                .build(),
             Operation::CreateBucket => CreateBucketInput::from_scenario(input)
                 .map_err(BuildError)?
                 .build(),
@@ -115,6 +124,9 @@ impl Operation {
                 .map_err(BuildError)?
                 .build(),
             Operation::GetObject => GetObjectInput::from_scenario(input)
+                .map_err(BuildError)?
+                .build(),
+            Operation::GetObjectTagging => GetObjectTaggingInput::from_scenario(input)
                 .map_err(BuildError)?
                 .build(),
             Operation::HeadObject => HeadObjectInput::from_scenario(input)
@@ -153,6 +165,7 @@ impl Operation {
             Operation::CompleteMultipartUpload => {
                 CompleteMultipartUploadOutput::parse(response).map(|o| o.to_json())
             }
+            Operation::CopyObject => CopyObjectOutput::parse(response).map(|o| o.to_json()),
             Operation::CreateBucket => CreateBucketOutput::parse(response).map(|o| o.to_json()),
             Operation::CreateMultipartUpload => {
                 CreateMultipartUploadOutput::parse(response).map(|o| o.to_json())
@@ -161,6 +174,9 @@ impl Operation {
             Operation::DeleteObject => DeleteObjectOutput::parse(response).map(|o| o.to_json()),
             Operation::DeleteObjects => DeleteObjectsOutput::parse(response).map(|o| o.to_json()),
             Operation::GetObject => GetObjectOutput::parse(response).map(|o| o.to_json()),
+            Operation::GetObjectTagging => {
+                GetObjectTaggingOutput::parse(response).map(|o| o.to_json())
+            }
             Operation::HeadObject => HeadObjectOutput::parse(response).map(|o| o.to_json()),
             Operation::ListMultipartUploads => {
                 ListMultipartUploadsOutput::parse(response).map(|o| o.to_json())
@@ -823,6 +839,519 @@ impl Checksums for CompleteMultipartUploadOutput {
             _ => return false,
         }
         true
+    }
+}
+
+/// Input of CopyObject: `PUT /{Bucket}/{Key+}?x-id=CopyObject`
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyObjectInput {
+    pub acl: Option<String>,
+    pub bucket: Option<String>,
+    pub cache_control: Option<String>,
+    pub checksum_algorithm: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
+    pub content_type: Option<String>,
+    pub copy_source: Option<String>,
+    pub copy_source_if_match: Option<String>,
+    pub copy_source_if_modified_since: Option<std::time::SystemTime>,
+    pub copy_source_if_none_match: Option<String>,
+    pub copy_source_if_unmodified_since: Option<std::time::SystemTime>,
+    pub expires: Option<String>,
+    pub grant_full_control: Option<String>,
+    pub grant_read: Option<String>,
+    pub grant_read_acp: Option<String>,
+    pub grant_write_acp: Option<String>,
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub key: Option<String>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata_directive: Option<String>,
+    pub tagging_directive: Option<String>,
+    pub annotation_directive: Option<String>,
+    pub server_side_encryption: Option<String>,
+    pub storage_class: Option<String>,
+    pub website_redirect_location: Option<String>,
+    pub sse_customer_algorithm: Option<String>,
+    pub sse_customer_key: Option<String>,
+    pub sse_customer_key_md5: Option<String>,
+    pub ssekms_key_id: Option<String>,
+    pub ssekms_encryption_context: Option<String>,
+    pub bucket_key_enabled: Option<bool>,
+    pub copy_source_sse_customer_algorithm: Option<String>,
+    pub copy_source_sse_customer_key: Option<String>,
+    pub copy_source_sse_customer_key_md5: Option<String>,
+    pub request_payer: Option<String>,
+    pub tagging: Option<String>,
+    pub object_lock_mode: Option<String>,
+    pub object_lock_retain_until_date: Option<std::time::SystemTime>,
+    pub object_lock_legal_hold_status: Option<String>,
+    pub expected_bucket_owner: Option<String>,
+    pub expected_source_bucket_owner: Option<String>,
+}
+
+impl FromScenario for CopyObjectInput {
+    #[allow(unused_mut)]
+    fn from_scenario(value: &Value) -> Result<Self, String> {
+        let mut out = CopyObjectInput::default();
+        for (member, value) in scenario_table("CopyObjectInput", value)? {
+            match member.as_str() {
+                "ACL" => out.acl = member_from_scenario("CopyObjectInput", member, value)?,
+                "Bucket" => out.bucket = member_from_scenario("CopyObjectInput", member, value)?,
+                "CacheControl" => {
+                    out.cache_control = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ChecksumAlgorithm" => {
+                    out.checksum_algorithm = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ContentDisposition" => {
+                    out.content_disposition =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ContentEncoding" => {
+                    out.content_encoding = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ContentLanguage" => {
+                    out.content_language = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ContentType" => {
+                    out.content_type = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "CopySource" => {
+                    out.copy_source = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "CopySourceIfMatch" => {
+                    out.copy_source_if_match =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "CopySourceIfModifiedSince" => {
+                    out.copy_source_if_modified_since =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "CopySourceIfNoneMatch" => {
+                    out.copy_source_if_none_match =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "CopySourceIfUnmodifiedSince" => {
+                    out.copy_source_if_unmodified_since =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "Expires" => out.expires = member_from_scenario("CopyObjectInput", member, value)?,
+                "GrantFullControl" => {
+                    out.grant_full_control = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "GrantRead" => {
+                    out.grant_read = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "GrantReadACP" => {
+                    out.grant_read_acp = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "GrantWriteACP" => {
+                    out.grant_write_acp = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "IfMatch" => out.if_match = member_from_scenario("CopyObjectInput", member, value)?,
+                "IfNoneMatch" => {
+                    out.if_none_match = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "Key" => out.key = member_from_scenario("CopyObjectInput", member, value)?,
+                "Metadata" => {
+                    out.metadata = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "MetadataDirective" => {
+                    out.metadata_directive = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "TaggingDirective" => {
+                    out.tagging_directive = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "AnnotationDirective" => {
+                    out.annotation_directive =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ServerSideEncryption" => {
+                    out.server_side_encryption =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "StorageClass" => {
+                    out.storage_class = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "WebsiteRedirectLocation" => {
+                    out.website_redirect_location =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "SSECustomerAlgorithm" => {
+                    out.sse_customer_algorithm =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "SSECustomerKey" => {
+                    out.sse_customer_key = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "SSECustomerKeyMD5" => {
+                    out.sse_customer_key_md5 =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "SSEKMSKeyId" => {
+                    out.ssekms_key_id = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "SSEKMSEncryptionContext" => {
+                    out.ssekms_encryption_context =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "BucketKeyEnabled" => {
+                    out.bucket_key_enabled = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "CopySourceSSECustomerAlgorithm" => {
+                    out.copy_source_sse_customer_algorithm =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "CopySourceSSECustomerKey" => {
+                    out.copy_source_sse_customer_key =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "CopySourceSSECustomerKeyMD5" => {
+                    out.copy_source_sse_customer_key_md5 =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "RequestPayer" => {
+                    out.request_payer = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "Tagging" => out.tagging = member_from_scenario("CopyObjectInput", member, value)?,
+                "ObjectLockMode" => {
+                    out.object_lock_mode = member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ObjectLockRetainUntilDate" => {
+                    out.object_lock_retain_until_date =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ObjectLockLegalHoldStatus" => {
+                    out.object_lock_legal_hold_status =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ExpectedBucketOwner" => {
+                    out.expected_bucket_owner =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                "ExpectedSourceBucketOwner" => {
+                    out.expected_source_bucket_owner =
+                        member_from_scenario("CopyObjectInput", member, value)?
+                }
+                other => return Err(format!("CopyObjectInput has no member {other}")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl CopyObjectInput {
+    #[allow(unused_mut)]
+    pub fn build(&self) -> Result<HttpRequest, BuildError> {
+        let mut path = String::new();
+        path += "/";
+        match &self.bucket {
+            Some(v) if !v.is_empty() => path.push_str(&encode(v)),
+            _ => {
+                return Err(BuildError(
+                    "CopyObject: the label Bucket is missing or empty".into(),
+                ))
+            }
+        }
+        path += "/";
+        match &self.key {
+            Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
+            _ => {
+                return Err(BuildError(
+                    "CopyObject: the label Key is missing or empty".into(),
+                ))
+            }
+        }
+        let mut query: Vec<(String, Option<String>)> =
+            vec![("x-id".into(), Some("CopyObject".into()))];
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut body: Vec<u8> = Vec::new();
+        if let Some(v) = &self.acl {
+            headers.push(("x-amz-acl".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.cache_control {
+            headers.push(("cache-control".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.checksum_algorithm {
+            headers.push(("x-amz-checksum-algorithm".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.content_disposition {
+            headers.push(("content-disposition".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.content_encoding {
+            headers.push(("content-encoding".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.content_language {
+            headers.push(("content-language".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.content_type {
+            headers.push(("content-type".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.copy_source {
+            headers.push(("x-amz-copy-source".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.copy_source_if_match {
+            headers.push(("x-amz-copy-source-if-match".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.copy_source_if_modified_since {
+            headers.push(("x-amz-copy-source-if-modified-since".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.copy_source_if_none_match {
+            headers.push(("x-amz-copy-source-if-none-match".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.copy_source_if_unmodified_since {
+            headers.push(("x-amz-copy-source-if-unmodified-since".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.expires {
+            headers.push(("expires".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.grant_full_control {
+            headers.push(("x-amz-grant-full-control".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.grant_read {
+            headers.push(("x-amz-grant-read".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.grant_read_acp {
+            headers.push(("x-amz-grant-read-acp".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.grant_write_acp {
+            headers.push(("x-amz-grant-write-acp".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.if_match {
+            headers.push(("if-match".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.if_none_match {
+            headers.push(("if-none-match".into(), v.to_wire()));
+        }
+        for (k, v) in self.metadata.iter().flatten() {
+            headers.push((format!("x-amz-meta-{}", k.to_ascii_lowercase()), v.clone()));
+        }
+        if let Some(v) = &self.metadata_directive {
+            headers.push(("x-amz-metadata-directive".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.tagging_directive {
+            headers.push(("x-amz-tagging-directive".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.annotation_directive {
+            headers.push(("x-amz-object-annotation-directive".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.server_side_encryption {
+            headers.push(("x-amz-server-side-encryption".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.storage_class {
+            headers.push(("x-amz-storage-class".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.website_redirect_location {
+            headers.push(("x-amz-website-redirect-location".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.sse_customer_algorithm {
+            headers.push((
+                "x-amz-server-side-encryption-customer-algorithm".into(),
+                v.to_wire(),
+            ));
+        }
+        if let Some(v) = &self.sse_customer_key {
+            headers.push((
+                "x-amz-server-side-encryption-customer-key".into(),
+                v.to_wire(),
+            ));
+        }
+        if let Some(v) = &self.sse_customer_key_md5 {
+            headers.push((
+                "x-amz-server-side-encryption-customer-key-md5".into(),
+                v.to_wire(),
+            ));
+        }
+        if let Some(v) = &self.ssekms_key_id {
+            headers.push((
+                "x-amz-server-side-encryption-aws-kms-key-id".into(),
+                v.to_wire(),
+            ));
+        }
+        if let Some(v) = &self.ssekms_encryption_context {
+            headers.push(("x-amz-server-side-encryption-context".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.bucket_key_enabled {
+            headers.push((
+                "x-amz-server-side-encryption-bucket-key-enabled".into(),
+                v.to_wire(),
+            ));
+        }
+        if let Some(v) = &self.copy_source_sse_customer_algorithm {
+            headers.push((
+                "x-amz-copy-source-server-side-encryption-customer-algorithm".into(),
+                v.to_wire(),
+            ));
+        }
+        if let Some(v) = &self.copy_source_sse_customer_key {
+            headers.push((
+                "x-amz-copy-source-server-side-encryption-customer-key".into(),
+                v.to_wire(),
+            ));
+        }
+        if let Some(v) = &self.copy_source_sse_customer_key_md5 {
+            headers.push((
+                "x-amz-copy-source-server-side-encryption-customer-key-md5".into(),
+                v.to_wire(),
+            ));
+        }
+        if let Some(v) = &self.request_payer {
+            headers.push(("x-amz-request-payer".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.tagging {
+            headers.push(("x-amz-tagging".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.object_lock_mode {
+            headers.push(("x-amz-object-lock-mode".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.object_lock_retain_until_date {
+            headers.push(("x-amz-object-lock-retain-until-date".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.object_lock_legal_hold_status {
+            headers.push(("x-amz-object-lock-legal-hold".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.expected_bucket_owner {
+            headers.push(("x-amz-expected-bucket-owner".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.expected_source_bucket_owner {
+            headers.push(("x-amz-source-expected-bucket-owner".into(), v.to_wire()));
+        }
+        Ok(HttpRequest {
+            method: "PUT",
+            path,
+            query,
+            headers,
+            body,
+        })
+    }
+}
+
+impl OperationInput for CopyObjectInput {
+    type Output = CopyObjectOutput;
+    const OPERATION: &'static str = "CopyObject";
+    fn build(&self) -> Result<HttpRequest, BuildError> {
+        CopyObjectInput::build(self)
+    }
+    fn parse_output(response: &HttpResponse) -> Result<CopyObjectOutput, ResponseError> {
+        CopyObjectOutput::parse(response)
+    }
+}
+
+impl SseCustomer for CopyObjectInput {
+    fn set_sse_customer(&mut self, algorithm: &str, key: &str, key_md5: &str) {
+        self.sse_customer_algorithm = Some(algorithm.into());
+        self.sse_customer_key = Some(key.into());
+        self.sse_customer_key_md5 = Some(key_md5.into());
+    }
+}
+
+impl CopySourceSseCustomer for CopyObjectInput {
+    fn set_copy_source_sse_customer(&mut self, algorithm: &str, key: &str, key_md5: &str) {
+        self.copy_source_sse_customer_algorithm = Some(algorithm.into());
+        self.copy_source_sse_customer_key = Some(key.into());
+        self.copy_source_sse_customer_key_md5 = Some(key_md5.into());
+    }
+}
+
+/// Output of CopyObject (success status 200).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyObjectOutput {
+    pub copy_object_result: Option<crate::shapes::CopyObjectResult>,
+    pub expiration: Option<String>,
+    pub copy_source_version_id: Option<String>,
+    pub version_id: Option<String>,
+    pub server_side_encryption: Option<String>,
+    pub sse_customer_algorithm: Option<String>,
+    pub sse_customer_key_md5: Option<String>,
+    pub ssekms_key_id: Option<String>,
+    pub ssekms_encryption_context: Option<String>,
+    pub bucket_key_enabled: Option<bool>,
+    pub request_charged: Option<String>,
+}
+
+impl CopyObjectOutput {
+    #[allow(unused_mut)]
+    pub fn parse(response: &HttpResponse) -> Result<Self, ResponseError> {
+        if !(200..300).contains(&response.status) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
+        let mut out = CopyObjectOutput {
+            expiration: header_member(response, "x-amz-expiration")?,
+            copy_source_version_id: header_member(response, "x-amz-copy-source-version-id")?,
+            version_id: header_member(response, "x-amz-version-id")?,
+            server_side_encryption: header_member(response, "x-amz-server-side-encryption")?,
+            sse_customer_algorithm: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-algorithm",
+            )?,
+            sse_customer_key_md5: header_member(
+                response,
+                "x-amz-server-side-encryption-customer-key-md5",
+            )?,
+            ssekms_key_id: header_member(response, "x-amz-server-side-encryption-aws-kms-key-id")?,
+            ssekms_encryption_context: header_member(
+                response,
+                "x-amz-server-side-encryption-context",
+            )?,
+            bucket_key_enabled: header_member(
+                response,
+                "x-amz-server-side-encryption-bucket-key-enabled",
+            )?,
+            request_charged: header_member(response, "x-amz-request-charged")?,
+            ..Default::default()
+        };
+        if let Some(root) = xml_body(response)? {
+            out.copy_object_result =
+                Some(FromXml::from_xml(&root).map_err(ResponseError::Malformed)?);
+        }
+        Ok(out)
+    }
+}
+
+impl ToJson for CopyObjectOutput {
+    #[allow(unused_mut)]
+    fn to_json(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        if let Some(v) = &self.copy_object_result {
+            map.insert("CopyObjectResult".into(), v.to_json());
+        }
+        if let Some(v) = &self.expiration {
+            map.insert("Expiration".into(), v.to_json());
+        }
+        if let Some(v) = &self.copy_source_version_id {
+            map.insert("CopySourceVersionId".into(), v.to_json());
+        }
+        if let Some(v) = &self.version_id {
+            map.insert("VersionId".into(), v.to_json());
+        }
+        if let Some(v) = &self.server_side_encryption {
+            map.insert("ServerSideEncryption".into(), v.to_json());
+        }
+        if let Some(v) = &self.sse_customer_algorithm {
+            map.insert("SSECustomerAlgorithm".into(), v.to_json());
+        }
+        if let Some(v) = &self.sse_customer_key_md5 {
+            map.insert("SSECustomerKeyMD5".into(), v.to_json());
+        }
+        if let Some(v) = &self.ssekms_key_id {
+            map.insert("SSEKMSKeyId".into(), v.to_json());
+        }
+        if let Some(v) = &self.ssekms_encryption_context {
+            map.insert("SSEKMSEncryptionContext".into(), v.to_json());
+        }
+        if let Some(v) = &self.bucket_key_enabled {
+            map.insert("BucketKeyEnabled".into(), v.to_json());
+        }
+        if let Some(v) = &self.request_charged {
+            map.insert("RequestCharged".into(), v.to_json());
+        }
+        Value::Object(map)
     }
 }
 
@@ -2368,6 +2897,145 @@ impl Checksums for GetObjectOutput {
             _ => return false,
         }
         true
+    }
+}
+
+/// Input of GetObjectTagging: `GET /{Bucket}/{Key+}?tagging`
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectTaggingInput {
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    pub version_id: Option<String>,
+    pub expected_bucket_owner: Option<String>,
+    pub request_payer: Option<String>,
+}
+
+impl FromScenario for GetObjectTaggingInput {
+    #[allow(unused_mut)]
+    fn from_scenario(value: &Value) -> Result<Self, String> {
+        let mut out = GetObjectTaggingInput::default();
+        for (member, value) in scenario_table("GetObjectTaggingInput", value)? {
+            match member.as_str() {
+                "Bucket" => {
+                    out.bucket = member_from_scenario("GetObjectTaggingInput", member, value)?
+                }
+                "Key" => out.key = member_from_scenario("GetObjectTaggingInput", member, value)?,
+                "VersionId" => {
+                    out.version_id = member_from_scenario("GetObjectTaggingInput", member, value)?
+                }
+                "ExpectedBucketOwner" => {
+                    out.expected_bucket_owner =
+                        member_from_scenario("GetObjectTaggingInput", member, value)?
+                }
+                "RequestPayer" => {
+                    out.request_payer =
+                        member_from_scenario("GetObjectTaggingInput", member, value)?
+                }
+                other => return Err(format!("GetObjectTaggingInput has no member {other}")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl GetObjectTaggingInput {
+    #[allow(unused_mut)]
+    pub fn build(&self) -> Result<HttpRequest, BuildError> {
+        let mut path = String::new();
+        path += "/";
+        match &self.bucket {
+            Some(v) if !v.is_empty() => path.push_str(&encode(v)),
+            _ => {
+                return Err(BuildError(
+                    "GetObjectTagging: the label Bucket is missing or empty".into(),
+                ))
+            }
+        }
+        path += "/";
+        match &self.key {
+            Some(v) if !v.is_empty() => path.push_str(&encode_greedy(v)),
+            _ => {
+                return Err(BuildError(
+                    "GetObjectTagging: the label Key is missing or empty".into(),
+                ))
+            }
+        }
+        let mut query: Vec<(String, Option<String>)> = vec![("tagging".into(), None)];
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut body: Vec<u8> = Vec::new();
+        if let Some(v) = &self.version_id {
+            query.push(("versionId".into(), Some(v.to_wire())));
+        }
+        if let Some(v) = &self.expected_bucket_owner {
+            headers.push(("x-amz-expected-bucket-owner".into(), v.to_wire()));
+        }
+        if let Some(v) = &self.request_payer {
+            headers.push(("x-amz-request-payer".into(), v.to_wire()));
+        }
+        Ok(HttpRequest {
+            method: "GET",
+            path,
+            query,
+            headers,
+            body,
+        })
+    }
+}
+
+impl OperationInput for GetObjectTaggingInput {
+    type Output = GetObjectTaggingOutput;
+    const OPERATION: &'static str = "GetObjectTagging";
+    fn build(&self) -> Result<HttpRequest, BuildError> {
+        GetObjectTaggingInput::build(self)
+    }
+    fn parse_output(response: &HttpResponse) -> Result<GetObjectTaggingOutput, ResponseError> {
+        GetObjectTaggingOutput::parse(response)
+    }
+}
+
+/// Output of GetObjectTagging (success status 200).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GetObjectTaggingOutput {
+    pub version_id: Option<String>,
+    pub tag_set: Option<Vec<crate::shapes::Tag>>,
+}
+
+impl GetObjectTaggingOutput {
+    #[allow(unused_mut)]
+    pub fn parse(response: &HttpResponse) -> Result<Self, ResponseError> {
+        if !(200..300).contains(&response.status) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
+        // An `<Error>` document with a 2xx status is an error, whatever the headers say.
+        if is_error_document(&response.body) {
+            return Err(ResponseError::Service(S3Error::from_response(response)));
+        }
+        let mut out = GetObjectTaggingOutput {
+            version_id: header_member(response, "x-amz-version-id")?,
+            ..Default::default()
+        };
+        if let Some(root) = xml_body(response)? {
+            let read = |root: &XmlNode, out: &mut Self| -> Result<(), String> {
+                out.tag_set = xml_wrapped_list::<crate::shapes::Tag>(root, "TagSet", "Tag")?;
+                Ok(())
+            };
+            read(&root, &mut out).map_err(ResponseError::Malformed)?;
+        }
+        Ok(out)
+    }
+}
+
+impl ToJson for GetObjectTaggingOutput {
+    #[allow(unused_mut)]
+    fn to_json(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        if let Some(v) = &self.version_id {
+            map.insert("VersionId".into(), v.to_json());
+        }
+        if let Some(v) = &self.tag_set {
+            map.insert("TagSet".into(), v.to_json());
+        }
+        Value::Object(map)
     }
 }
 

@@ -337,6 +337,197 @@ impl Checksums for CompletedPart {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+pub struct CopyObjectResult {
+    pub e_tag: Option<String>,
+    pub last_modified: Option<String>,
+    pub checksum_type: Option<String>,
+    pub checksum_crc32: Option<String>,
+    pub checksum_crc32_c: Option<String>,
+    pub checksum_crc64_nvme: Option<String>,
+    pub checksum_sha1: Option<String>,
+    pub checksum_sha256: Option<String>,
+    pub checksum_sha512: Option<String>,
+    pub checksum_md5: Option<String>,
+    pub checksum_xxhash64: Option<String>,
+    pub checksum_xxhash3: Option<String>,
+    pub checksum_xxhash128: Option<String>,
+}
+
+impl FromXml for CopyObjectResult {
+    #[allow(unused_variables)]
+    fn from_xml(node: &XmlNode) -> Result<Self, String> {
+        Ok(CopyObjectResult {
+            e_tag: xml_member(node, "ETag")?,
+            last_modified: xml_member(node, "LastModified")?,
+            checksum_type: xml_member(node, "ChecksumType")?,
+            checksum_crc32: xml_member(node, "ChecksumCRC32")?,
+            checksum_crc32_c: xml_member(node, "ChecksumCRC32C")?,
+            checksum_crc64_nvme: xml_member(node, "ChecksumCRC64NVME")?,
+            checksum_sha1: xml_member(node, "ChecksumSHA1")?,
+            checksum_sha256: xml_member(node, "ChecksumSHA256")?,
+            checksum_sha512: xml_member(node, "ChecksumSHA512")?,
+            checksum_md5: xml_member(node, "ChecksumMD5")?,
+            checksum_xxhash64: xml_member(node, "ChecksumXXHASH64")?,
+            checksum_xxhash3: xml_member(node, "ChecksumXXHASH3")?,
+            checksum_xxhash128: xml_member(node, "ChecksumXXHASH128")?,
+        })
+    }
+}
+
+impl ToXml for CopyObjectResult {
+    #[allow(unused_variables)]
+    fn to_xml(&self, w: &mut XmlWriter) {
+        write_xml_member(w, "ETag", &self.e_tag);
+        write_xml_member(w, "LastModified", &self.last_modified);
+        write_xml_member(w, "ChecksumType", &self.checksum_type);
+        write_xml_member(w, "ChecksumCRC32", &self.checksum_crc32);
+        write_xml_member(w, "ChecksumCRC32C", &self.checksum_crc32_c);
+        write_xml_member(w, "ChecksumCRC64NVME", &self.checksum_crc64_nvme);
+        write_xml_member(w, "ChecksumSHA1", &self.checksum_sha1);
+        write_xml_member(w, "ChecksumSHA256", &self.checksum_sha256);
+        write_xml_member(w, "ChecksumSHA512", &self.checksum_sha512);
+        write_xml_member(w, "ChecksumMD5", &self.checksum_md5);
+        write_xml_member(w, "ChecksumXXHASH64", &self.checksum_xxhash64);
+        write_xml_member(w, "ChecksumXXHASH3", &self.checksum_xxhash3);
+        write_xml_member(w, "ChecksumXXHASH128", &self.checksum_xxhash128);
+    }
+}
+
+impl FromScenario for CopyObjectResult {
+    #[allow(unused_mut)]
+    fn from_scenario(value: &Value) -> Result<Self, String> {
+        let mut out = CopyObjectResult::default();
+        for (member, value) in scenario_table("CopyObjectResult", value)? {
+            match member.as_str() {
+                "ETag" => out.e_tag = member_from_scenario("CopyObjectResult", member, value)?,
+                "LastModified" => {
+                    out.last_modified = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumType" => {
+                    out.checksum_type = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumCRC32" => {
+                    out.checksum_crc32 = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumCRC32C" => {
+                    out.checksum_crc32_c = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumCRC64NVME" => {
+                    out.checksum_crc64_nvme =
+                        member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumSHA1" => {
+                    out.checksum_sha1 = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumSHA256" => {
+                    out.checksum_sha256 = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumSHA512" => {
+                    out.checksum_sha512 = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumMD5" => {
+                    out.checksum_md5 = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumXXHASH64" => {
+                    out.checksum_xxhash64 = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumXXHASH3" => {
+                    out.checksum_xxhash3 = member_from_scenario("CopyObjectResult", member, value)?
+                }
+                "ChecksumXXHASH128" => {
+                    out.checksum_xxhash128 =
+                        member_from_scenario("CopyObjectResult", member, value)?
+                }
+                other => return Err(format!("CopyObjectResult has no member {other}")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl ToJson for CopyObjectResult {
+    #[allow(unused_mut)]
+    fn to_json(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        if let Some(v) = &self.e_tag {
+            map.insert("ETag".into(), v.to_json());
+        }
+        if let Some(v) = &self.last_modified {
+            map.insert("LastModified".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_type {
+            map.insert("ChecksumType".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_crc32 {
+            map.insert("ChecksumCRC32".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_crc32_c {
+            map.insert("ChecksumCRC32C".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_crc64_nvme {
+            map.insert("ChecksumCRC64NVME".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_sha1 {
+            map.insert("ChecksumSHA1".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_sha256 {
+            map.insert("ChecksumSHA256".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_sha512 {
+            map.insert("ChecksumSHA512".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_md5 {
+            map.insert("ChecksumMD5".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_xxhash64 {
+            map.insert("ChecksumXXHASH64".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_xxhash3 {
+            map.insert("ChecksumXXHASH3".into(), v.to_json());
+        }
+        if let Some(v) = &self.checksum_xxhash128 {
+            map.insert("ChecksumXXHASH128".into(), v.to_json());
+        }
+        Value::Object(map)
+    }
+}
+
+impl Checksums for CopyObjectResult {
+    fn checksum(&self, algorithm: &str) -> Option<&str> {
+        match algorithm {
+            "CRC32" => self.checksum_crc32.as_deref(),
+            "CRC32C" => self.checksum_crc32_c.as_deref(),
+            "SHA1" => self.checksum_sha1.as_deref(),
+            "SHA256" => self.checksum_sha256.as_deref(),
+            "CRC64NVME" => self.checksum_crc64_nvme.as_deref(),
+            "SHA512" => self.checksum_sha512.as_deref(),
+            "MD5" => self.checksum_md5.as_deref(),
+            "XXHASH64" => self.checksum_xxhash64.as_deref(),
+            "XXHASH3" => self.checksum_xxhash3.as_deref(),
+            "XXHASH128" => self.checksum_xxhash128.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn set_checksum(&mut self, algorithm: &str, value: String) -> bool {
+        match algorithm {
+            "CRC32" => self.checksum_crc32 = Some(value),
+            "CRC32C" => self.checksum_crc32_c = Some(value),
+            "SHA1" => self.checksum_sha1 = Some(value),
+            "SHA256" => self.checksum_sha256 = Some(value),
+            "CRC64NVME" => self.checksum_crc64_nvme = Some(value),
+            "SHA512" => self.checksum_sha512 = Some(value),
+            "MD5" => self.checksum_md5 = Some(value),
+            "XXHASH64" => self.checksum_xxhash64 = Some(value),
+            "XXHASH3" => self.checksum_xxhash3 = Some(value),
+            "XXHASH128" => self.checksum_xxhash128 = Some(value),
+            _ => return false,
+        }
+        true
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CopyPartResult {
     pub e_tag: Option<String>,
     pub last_modified: Option<String>,

@@ -93,3 +93,13 @@ fn real_responses_parse() {
         }
     }
 }
+
+/// Every operation of the model can be named by an operation byte (a new one is added to
+/// the fuzz bodies' list of later operations).
+#[test]
+fn every_operation_is_reachable_from_a_byte() {
+    let reached: std::collections::BTreeSet<_> = (0..=255u8).map(fuzz_bodies::operation).collect();
+    for op in generated::operations::Operation::ALL {
+        assert!(reached.contains(op), "{op:?} is named by no byte");
+    }
+}
