@@ -20,6 +20,8 @@ struct RowView<'a> {
     #[serde(flatten)]
     row: &'a Row,
     anchor: String,
+    /// `UploadPartCopy, CopyObject`.
+    operations: String,
     cases: Vec<&'a str>,
 }
 
@@ -46,6 +48,7 @@ pub fn render(tera: &tera::Tera, suites: &Path, cases: &[Case]) -> Result<String
                 .map(|row| RowView {
                     row,
                     anchor: contract::names::reference_anchor(&row.id),
+                    operations: row.operations.join(", "),
                     cases: cases
                         .iter()
                         .filter(|c| c.refs.contains(&row.id))

@@ -19,19 +19,29 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ScenarioFile {
+    /// The id prefix of the file's cases; may hold variables (`${op.prefix}/preconditions`).
     family: String,
+    /// For a file instantiated for several operations: the name of the behaviour it
+    /// defines once (`copy-source/preconditions`), which reports group deviations by.
+    #[serde(default)]
+    shared: Option<String>,
     title: String,
     features: Vec<String>,
     #[serde(default)]
     requires: Vec<String>,
-    #[serde(default)]
-    setup: Vec<Step>,
+    /// Steps (or a variable holding them); nested lists are flattened.
+    #[serde(default = "empty_list")]
+    setup: Value,
     operation: String,
-    #[serde(default)]
-    input: Map<String, Value>,
+    /// Members of the operation's input (or a variable holding them).
+    #[serde(default = "empty_table")]
+    input: Value,
     /// Named lists of values that cases fan out over (`cross = ["source", "pos"]`).
     #[serde(default)]
     axes: BTreeMap<String, Vec<Value>>,
+    /// Files of suites/axes/ whose axes this file crosses too.
+    #[serde(default)]
+    axes_from: Vec<String>,
     #[serde(rename = "case")]
     cases: Vec<CaseSpec>,
 }
@@ -69,6 +79,42 @@ struct CaseSpec {
     body: Option<Value>,
     /// Profile → expectation; checked against the case format after substitution.
     expect: Map<String, Value>,
+}
+
+fn empty_list() -> Value {
+    Value::Array(Vec::new())
+}
+
+fn empty_table() -> Value {
+    Value::Object(Map::new())
+}
+
+/// A file of suites/axes/: axes that several scenario files cross.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AxisFile {
+    axes: BTreeMap<String, Vec<Value>>,
+}
+
+/// The file's own axes and those of the axis files it names (a name defined twice is an
+/// error).
+fn load_axes(suites: &Path, file: &mut ScenarioFile) -> Result<()> {
+    for name in &file.axes_from {
+        if name.contains(['/', '\\']) {
+            bail!("axes_from names a file of suites/axes/ by its name alone, not {name:?}");
+        }
+        let path = suites.join("axes").join(name);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let shared: AxisFile = toml::from_str(&text)
+            .with_context(|| format!("malformed axis file {}", path.display()))?;
+        for (axis, values) in shared.axes {
+            if file.axes.insert(axis.clone(), values).is_some() {
+                bail!("axis {axis} is defined twice (in the file and in {name})");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -119,8 +165,10 @@ pub fn expand(suites: &Path, model: &Model) -> Result<Vec<Case>> {
     for path in scenario_files(&suites.join("cases"))? {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let file: ScenarioFile = toml::from_str(&text)
+        let mut file: ScenarioFile = toml::from_str(&text)
             .with_context(|| format!("malformed scenario file {}", path.display()))?;
+        load_axes(suites, &mut file)
+            .with_context(|| format!("in scenario file {}", path.display()))?;
         let expanded = expand_file(&file, &checker)
             .with_context(|| format!("in scenario file {}", path.display()))?;
         cases.extend(expanded);
@@ -152,9 +200,11 @@ impl Checker<'_> {
                 .features
                 .check("feature", std::slice::from_ref(&row.feature))
                 .with_context(|| format!("reference row {}", row.id))?;
-            self.model
-                .operation(&row.operation)
-                .with_context(|| format!("reference row {}", row.id))?;
+            for operation in &row.operations {
+                self.model
+                    .operation(operation)
+                    .with_context(|| format!("reference row {}", row.id))?;
+            }
             let covering = cases.iter().find(|c| c.refs.contains(&row.id));
             match (covering, &row.uncovered) {
                 (None, None) => bail!(
@@ -381,7 +431,14 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
         }
     }
     contract::names::check_case_name(&id_part).map_err(|e| anyhow!(e))?;
+    let mut family = Value::String(file.family.clone());
+    substitute(&mut family, bindings, false)?;
+    let family = value_text(&family);
     let mut input = file.input.clone();
+    substitute(&mut input, bindings, false)?;
+    let Value::Object(mut input) = input else {
+        bail!("the family's input must be a table of members, not {input}");
+    };
     for member in &spec.omit {
         if input.remove(member).is_none() {
             bail!("omit: the family's input has no member {member}");
@@ -400,15 +457,13 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
     requires.dedup();
 
     let mut case = serde_json::json!({
-        "id": format!("{}/{id_part}", file.family),
+        "id": format!("{family}/{id_part}"),
+        "shared": file.shared.as_ref().map(|s| format!("{s}/{id_part}")),
         "title": spec.title,
         "refs": spec.refs,
         "features": features,
         "requires": requires,
-        "setup": match &spec.setup {
-            Some(s) => s.clone(),
-            None => serde_json::to_value(&file.setup)?,
-        },
+        "setup": spec.setup.clone().unwrap_or_else(|| file.setup.clone()),
         "operation": file.operation,
         "input": input,
         "raw": spec.raw.clone().unwrap_or_else(|| serde_json::json!({})),
@@ -418,6 +473,21 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
     let id = case["id"].take();
     substitute(&mut case, bindings, false)?;
     case["id"] = id;
+    // `setup = ["${source.setup}", "${op.setup}"]`: lists of steps joined into one.
+    if let Value::Array(steps) = &mut case["setup"] {
+        let flat = steps
+            .drain(..)
+            .flat_map(|s| match s {
+                Value::Array(inner) => inner,
+                step => vec![step],
+            })
+            .collect();
+        *steps = flat;
+        for (i, step) in steps.iter().enumerate() {
+            serde_json::from_value::<Step>(step.clone())
+                .with_context(|| format!("malformed setup step {}: {step}", i + 1))?;
+        }
+    }
     stringify_expected_values(&mut case["expect"]);
     Ok(serde_json::from_value(case)?)
 }
@@ -864,7 +934,7 @@ expect.aws = { status = 200, copied = "src[0-0]", source = "doc:001" }
     #[test]
     fn broken_files_are_errors_not_panics() {
         rejects(("family = ", "familie = "), "malformed scenario file");
-        rejects(("size = 10", "size = \"ten\""), "malformed scenario file");
+        rejects(("size = 10", "size = \"ten\""), "malformed setup step 1");
         rejects(
             ("[[case]]", "[[case]]\nunknown_key = 1"),
             "malformed scenario file",

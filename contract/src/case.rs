@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 pub struct Case {
     /// Stable id: `<family>/<case>`, e.g. `upload_part_copy/range/first-ten-bytes`.
     pub id: String,
+    /// For a behaviour defined once for several operations: its name without the
+    /// operation (`copy-source/preconditions/if-match-etag-single`), the same for each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<String>,
     pub title: String,
     /// Rows of the behaviour reference the case covers.
     pub refs: Vec<String>,

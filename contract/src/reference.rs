@@ -37,8 +37,10 @@ pub struct Recording {
 pub struct Row {
     /// `R1`, `C7`, `M11`: what cases name in `refs`.
     pub id: String,
-    /// The operation the row is about, as the model names it.
-    pub operation: String,
+    /// The operations the row is about, as the model names them: one name, or a list for
+    /// a behaviour several operations share (`["UploadPartCopy", "CopyObject"]`).
+    #[serde(rename = "operation", with = "one_or_many")]
+    pub operations: Vec<String>,
     /// The feature of FEATURES.toml the page files the row under.
     pub feature: String,
     pub situation: String,
@@ -58,6 +60,35 @@ pub struct Row {
     /// Why no case covers the row, when none does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncovered: Option<String>,
+}
+
+/// `operation = "X"` or `operation = ["X", "Y"]`; written back as a name when there is one.
+mod one_or_many {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize, Serialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    pub fn serialize<S: Serializer>(names: &[String], s: S) -> Result<S::Ok, S::Error> {
+        match names {
+            [one] => one.serialize(s),
+            many => many.serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        match OneOrMany::deserialize(d)? {
+            OneOrMany::One(name) => Ok(vec![name]),
+            OneOrMany::Many(names) if names.is_empty() => Err(serde::de::Error::custom(
+                "a row names at least one operation",
+            )),
+            OneOrMany::Many(names) => Ok(names),
+        }
+    }
 }
 
 /// One side of a contested row.

@@ -11,6 +11,13 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
     pub id: String,
+    /// The operation under test.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub operation: String,
+    /// For a behaviour defined once for several operations: its name without the
+    /// operation, the same in each (reports list a deviation shared by both once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<String>,
     pub title: String,
     pub refs: Vec<String>,
     /// Rows among `refs` whose sources disagree: a deviation there may be the other side's
@@ -157,6 +164,63 @@ impl CaseResult {
     }
 }
 
+/// A column of a report: a feature, split by operation when it holds a behaviour defined
+/// once for several operations (a server may be right in UploadPartCopy and wrong in
+/// CopyObject). Features whose operations are steps of one life cycle stay whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub feature: String,
+    pub operation: Option<String>,
+}
+
+impl Column {
+    /// `preconditions`, or `preconditions · CopyObject`.
+    pub fn label(&self) -> String {
+        match &self.operation {
+            Some(op) => format!("{} · {op}", self.feature),
+            None => self.feature.clone(),
+        }
+    }
+
+    pub fn holds(&self, case: &CaseResult) -> bool {
+        case.features.contains(&self.feature)
+            && self
+                .operation
+                .as_ref()
+                .is_none_or(|op| *op == case.operation)
+    }
+
+    /// The columns of these features (in the order given) over these cases.
+    pub fn all<'a>(
+        features: impl IntoIterator<Item = &'a str>,
+        cases: &[&CaseResult],
+    ) -> Vec<Column> {
+        let mut out = Vec::new();
+        for feature in features {
+            let in_feature = || {
+                cases
+                    .iter()
+                    .filter(|c| c.features.iter().any(|f| f == feature))
+            };
+            let mut operations: Vec<&str> = in_feature().map(|c| c.operation.as_str()).collect();
+            operations.sort();
+            operations.dedup();
+            if operations.len() > 1 && in_feature().any(|c| c.shared.is_some()) {
+                out.extend(operations.into_iter().map(|op| Column {
+                    feature: feature.to_string(),
+                    operation: Some(op.to_string()),
+                }));
+            } else {
+                out.push(Column {
+                    feature: feature.to_string(),
+                    operation: None,
+                });
+            }
+        }
+        out
+    }
+}
+
 /// How the detail of a case starts when the target's baseline says not to run it at all:
 /// it brings the target down.
 pub const NOT_RUN_ON_TARGET: &str = "not run on this target: ";
@@ -214,6 +278,8 @@ pub mod sample {
     pub fn case(id: &str, verdict: Verdict) -> CaseResult {
         CaseResult {
             id: id.into(),
+            operation: "UploadPartCopy".into(),
+            shared: None,
             title: format!("title of {id}"),
             refs: vec!["R1".into()],
             contested: vec![],
@@ -273,5 +339,34 @@ mod tests {
             "5 cases: 1 behave as AWS does, 2 deviate (1 critical, 1 differ only in error details), 2 skipped \
              (1 of them because they bring the target down)"
         );
+    }
+
+    #[test]
+    fn a_feature_splits_by_operation_only_where_a_behaviour_is_shared() {
+        let case = |id: &str, feature: &str, op: &str, shared: bool| CaseResult {
+            features: vec![feature.into()],
+            operation: op.into(),
+            shared: shared.then(|| id.to_string()),
+            ..sample::case(id, Verdict::Pass)
+        };
+        let cases = [
+            case("a", "preconditions", "UploadPartCopy", true),
+            case("b", "preconditions", "CopyObject", true),
+            case("c", "lifecycle", "CompleteMultipartUpload", false),
+            case("d", "lifecycle", "ListParts", false),
+        ];
+        let refs: Vec<&CaseResult> = cases.iter().collect();
+        let columns = Column::all(["preconditions", "lifecycle"], &refs);
+        let labels: Vec<String> = columns.iter().map(Column::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "preconditions · CopyObject",
+                "preconditions · UploadPartCopy",
+                "lifecycle"
+            ]
+        );
+        assert!(columns[0].holds(&cases[1]) && !columns[0].holds(&cases[0]));
+        assert!(columns[2].holds(&cases[2]) && columns[2].holds(&cases[3]));
     }
 }

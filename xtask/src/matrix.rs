@@ -10,7 +10,7 @@
 
 use anyhow::{bail, Context, Result};
 use contract::baseline::{Baseline, Deviation};
-use contract::results::{CaseResult, Results};
+use contract::results::{CaseResult, Column, Results};
 use contract::vocabulary::Vocabulary;
 use contract::{Severity, Verdict};
 use serde::Serialize;
@@ -264,9 +264,11 @@ impl Matrix {
             .filter(|f| !seen.contains(f))
             .cloned()
             .collect();
+        let all: Vec<&CaseResult> = loaded.iter().flat_map(|(_, r, _)| &r.cases).collect();
+        let columns = Column::all(features.iter().map(String::as_str), &all);
         let targets = loaded
             .iter()
-            .map(|(name, results, baseline)| target_row(name, results, baseline, &features))
+            .map(|(name, results, baseline)| target_row(name, results, baseline, &columns))
             .collect();
         let legend = Severity::ALL
             .iter()
@@ -277,7 +279,7 @@ impl Matrix {
             })
             .collect();
         Matrix {
-            features,
+            features: columns.iter().map(Column::label).collect(),
             uncovered,
             targets,
             legend,
@@ -334,17 +336,14 @@ fn target_row(
     name: &str,
     results: &Results,
     baseline: &[Deviation],
-    features: &[String],
+    columns: &[Column],
 ) -> TargetRow {
-    let cells = features
+    let cells = columns
         .iter()
-        .map(|feature| {
-            let cases: Vec<&CaseResult> = results
-                .cases
-                .iter()
-                .filter(|c| c.features.contains(feature))
-                .collect();
-            cell(name, feature, &cases, baseline)
+        .map(|column| {
+            let cases: Vec<&CaseResult> =
+                results.cases.iter().filter(|c| column.holds(c)).collect();
+            cell(name, column, &cases, baseline)
         })
         .collect();
     let all: Vec<&CaseResult> = results.cases.iter().collect();
@@ -359,7 +358,7 @@ fn target_row(
     }
 }
 
-fn cell(target: &str, feature: &str, cases: &[&CaseResult], baseline: &[Deviation]) -> Cell {
+fn cell(target: &str, column: &Column, cases: &[&CaseResult], baseline: &[Deviation]) -> Cell {
     let counts = counts(cases);
     let shade = worst(cases);
     let entries = cases
@@ -388,8 +387,11 @@ fn cell(target: &str, feature: &str, cases: &[&CaseResult], baseline: &[Deviatio
         })
         .collect();
     Cell {
-        feature: feature.to_string(),
-        anchor: format!("{target}--{feature}"),
+        feature: column.label(),
+        anchor: match &column.operation {
+            Some(op) => format!("{target}--{}--{op}", column.feature),
+            None => format!("{target}--{}", column.feature),
+        },
         empty: cases.is_empty(),
         shade: shade.map_or("empty", Severity::name),
         mark: shade.map_or("", Severity::mark),

@@ -10,7 +10,7 @@ use crate::grade::failure_verdict;
 use anyhow::{anyhow, Context, Result};
 use contract::results::CaseResult;
 use contract::{Expect, Verdict};
-use generated::operations::{UploadPartCopyOutput, UploadPartOutput};
+use generated::operations::{CopyObjectOutput, Operation, UploadPartCopyOutput, UploadPartOutput};
 use generated::shapes::CompletedPart;
 use serde_json::Value;
 use wire::{Checksums, ResponseError};
@@ -65,7 +65,9 @@ pub async fn run(
         Ok(output) => {
             check_output(fixture, expect, output, result)?;
             check_headers(expect, sent, result);
-            if let Some(selector) = &expect.copied {
+            if let (Some(selector), Operation::CopyObject) = (&expect.copied, sent.operation) {
+                check_object_copy(ctx, fixture, expect, sent, selector, result).await?;
+            } else if let Some(selector) = &expect.copied {
                 let copy = UploadPartCopyOutput::parse(&sent.response)
                     .map_err(|e| anyhow!("UploadPartCopy: {e}"))?
                     .copy_part_result
@@ -321,6 +323,70 @@ fn check_body(
                 want.md5_hex()
             ),
         );
+    }
+    Ok(())
+}
+
+/// A CopyObject: the new object's ETag (the MD5 of its bytes, a single-part ETag even
+/// from a multipart source, except under SSE-C), its checksum, and its bytes read back.
+async fn check_object_copy(
+    ctx: &RunContext,
+    fixture: &Fixture,
+    expect: &Expect,
+    sent: &Sent,
+    selector: &str,
+    result: &mut CaseResult,
+) -> Result<()> {
+    let bytes = fixture.bytes(selector)?;
+    let copy = CopyObjectOutput::parse(&sent.response)
+        .map_err(|e| anyhow!("CopyObject: {e}"))?
+        .copy_object_result
+        .unwrap_or_default();
+    let text = |member: &str| sent.input.get(member).and_then(Value::as_str);
+    let encrypted = text("SSECustomerKey").is_some();
+    match copy.e_tag.as_deref() {
+        None => find(
+            result,
+            Verdict::WrongMetadata,
+            "no CopyObjectResult.ETag in the answer".into(),
+        ),
+        Some(_) if encrypted => result
+            .notes
+            .push("SSE-C: the object's ETag is not compared with the MD5 of the bytes".into()),
+        Some(etag) if unquote(etag) != bytes.md5_hex() => find(
+            result,
+            Verdict::WrongMetadata,
+            format!(
+                "object ETag {etag} is not the MD5 of the {} bytes of {selector} ({})",
+                bytes.len(),
+                bytes.md5_hex()
+            ),
+        ),
+        Some(_) => {}
+    }
+    if let Some(algorithm) = &expect.checksum {
+        let want = crate::checksum::of(algorithm, &bytes)?;
+        let got = copy.checksum(algorithm);
+        if got != Some(want.as_str()) {
+            find(
+                result,
+                Verdict::WrongMetadata,
+                format!("CopyObjectResult.Checksum{algorithm}: expected {want:?} for its bytes, got {got:?}"),
+            );
+        }
+    }
+    let (Some(bucket), Some(key)) = (text("Bucket"), text("Key")) else {
+        return Ok(());
+    };
+    let sse = encrypted.then_some(&fixture.sse);
+    match fixtures::read_back(&ctx.client, bucket, key, sse, &bytes).await {
+        Ok(None) => {}
+        Ok(Some(d)) => find(result, Verdict::DataMismatch, difference(&bytes, &d)),
+        Err(e) => find(
+            result,
+            failure_verdict(&e),
+            format!("read-back: the copy could not be read: {e:#}"),
+        ),
     }
     Ok(())
 }

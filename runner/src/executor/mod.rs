@@ -39,6 +39,8 @@ pub fn not_run(case: &Case, profile: Dialect, verdict: Verdict, reason: &str) ->
 fn new_result(case: &Case, expect: Option<&Expect>) -> CaseResult {
     CaseResult {
         id: case.id.clone(),
+        operation: case.operation.clone(),
+        shared: case.shared.clone(),
         title: case.title.clone(),
         refs: case.refs.clone(),
         contested: case.contested.clone(),

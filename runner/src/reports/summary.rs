@@ -2,10 +2,10 @@
 
 use anyhow::Result;
 use contract::baseline::Baseline;
-use contract::results::Results;
+use contract::results::{CaseResult, Column, Results};
 use contract::Verdict;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Serialize)]
 struct FeatureRow {
@@ -16,6 +16,8 @@ struct FeatureRow {
 #[derive(Serialize)]
 struct DeviationView {
     id: String,
+    /// The same behaviour's cases in the other operations, deviating alike.
+    also: Vec<String>,
     title: String,
     refs: Vec<String>,
     /// Links to the contested rows among them.
@@ -39,52 +41,70 @@ fn reference_link(row: &str) -> String {
     )
 }
 
+/// One deviation as summary.md shows it.
+fn view(c: &CaseResult, baseline: &Baseline) -> DeviationView {
+    DeviationView {
+        id: c.id.clone(),
+        also: Vec::new(),
+        title: c.title.clone(),
+        refs: c.refs.iter().map(|r| reference_link(r)).collect(),
+        contested: c.contested.iter().map(|r| reference_link(r)).collect(),
+        verdict: c.verdict.name().into(),
+        weight: c.verdict.weight().into(),
+        expected: c.expected_text(),
+        source: c.source.clone(),
+        observed: c.observed_text(),
+        details: c.details.clone(),
+        known: baseline.known_reason(c).map(str::to_string),
+        cli: c
+            .reproduction
+            .as_ref()
+            .map(|r| r.cli.clone())
+            .unwrap_or_default(),
+        http: c
+            .reproduction
+            .as_ref()
+            .map(|r| r.http.clone())
+            .unwrap_or_default(),
+    }
+}
+
 pub fn render(results: &Results, baseline: &Baseline) -> Result<String> {
     let verdicts: Vec<&str> = Verdict::ALL.iter().map(|v| v.name()).collect();
-    let mut by_feature: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for case in &results.cases {
-        let column = Verdict::ALL
-            .iter()
-            .position(|v| *v == case.verdict)
-            .unwrap_or(0);
-        for f in &case.features {
-            by_feature
-                .entry(f.clone())
-                .or_insert_with(|| vec![0; verdicts.len()])[column] += 1;
-        }
-    }
-    let features: Vec<FeatureRow> = by_feature
-        .into_iter()
-        .map(|(feature, counts)| FeatureRow { feature, counts })
-        .collect();
-    let deviations: Vec<DeviationView> = results
-        .cases
+    let cases: Vec<&CaseResult> = results.cases.iter().collect();
+    let names: BTreeSet<&str> = cases
         .iter()
-        .filter(|c| c.verdict.is_deviation())
-        .map(|c| DeviationView {
-            id: c.id.clone(),
-            title: c.title.clone(),
-            refs: c.refs.iter().map(|r| reference_link(r)).collect(),
-            contested: c.contested.iter().map(|r| reference_link(r)).collect(),
-            verdict: c.verdict.name().into(),
-            weight: c.verdict.weight().into(),
-            expected: c.expected_text(),
-            source: c.source.clone(),
-            observed: c.observed_text(),
-            details: c.details.clone(),
-            known: baseline.known_reason(c).map(str::to_string),
-            cli: c
-                .reproduction
-                .as_ref()
-                .map(|r| r.cli.clone())
-                .unwrap_or_default(),
-            http: c
-                .reproduction
-                .as_ref()
-                .map(|r| r.http.clone())
-                .unwrap_or_default(),
+        .flat_map(|c| c.features.iter().map(String::as_str))
+        .collect();
+    let features: Vec<FeatureRow> = Column::all(names, &cases)
+        .into_iter()
+        .map(|column| FeatureRow {
+            feature: column.label(),
+            counts: Verdict::ALL
+                .iter()
+                .map(|v| {
+                    cases
+                        .iter()
+                        .filter(|c| c.verdict == *v && column.holds(c))
+                        .count()
+                })
+                .collect(),
         })
         .collect();
+    // A behaviour defined once for several operations that deviates alike in each is
+    // listed once, naming every case.
+    let mut listed: BTreeMap<(&str, Verdict), usize> = BTreeMap::new();
+    let mut deviations: Vec<DeviationView> = Vec::new();
+    for c in cases.iter().filter(|c| c.verdict.is_deviation()) {
+        if let Some(shared) = &c.shared {
+            if let Some(&i) = listed.get(&(shared.as_str(), c.verdict)) {
+                deviations[i].also.push(c.id.clone());
+                continue;
+            }
+            listed.insert((shared.as_str(), c.verdict), deviations.len());
+        }
+        deviations.push(view(c, baseline));
+    }
     let cleanup: Vec<String> = results
         .cases
         .iter()
