@@ -64,6 +64,9 @@ struct CaseSpec {
     omit: Vec<String>,
     #[serde(default)]
     raw: Option<Value>,
+    /// The step's own payload: `{ name = "b", size = 100000 }`.
+    #[serde(default)]
+    body: Option<Value>,
     /// Profile → expectation; checked against the case format after substitution.
     expect: Map<String, Value>,
 }
@@ -409,6 +412,7 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
         "operation": file.operation,
         "input": input,
         "raw": spec.raw.clone().unwrap_or_else(|| serde_json::json!({})),
+        "body": spec.body.clone(),
         "expect": spec.expect,
     });
     let id = case["id"].take();
