@@ -279,13 +279,9 @@ fn expand_file(file: &ScenarioFile, checker: &Checker) -> Result<Vec<Case>> {
             out.push(case);
         }
     }
-    if let Some(axis) = file
-        .axes
-        .keys()
-        .find(|axis| {
-            !file.cross.contains(axis) && !file.cases.iter().any(|c| c.cross.contains(axis))
-        })
-    {
+    if let Some(axis) = file.axes.keys().find(|axis| {
+        !file.cross.contains(axis) && !file.cases.iter().any(|c| c.cross.contains(axis))
+    }) {
         bail!("axis {axis} is crossed by no case");
     }
     Ok(out)
@@ -881,7 +877,10 @@ expect.oss = { status = 200, copied = "src", source = "doc:003" }
         let (co, upc) = (&cases[0], &cases[1]);
         assert_eq!(upc.shared.as_deref(), Some("copy-source/whole-small"));
         assert_eq!(co.shared, upc.shared);
-        assert_eq!((upc.operation.as_str(), co.operation.as_str()), ("UploadPartCopy", "CopyObject"));
+        assert_eq!(
+            (upc.operation.as_str(), co.operation.as_str()),
+            ("UploadPartCopy", "CopyObject")
+        );
         // The nested setup is joined; the op's input merged under the file's.
         assert_eq!(upc.setup.len(), 2);
         assert_eq!(co.setup.len(), 1);

@@ -426,7 +426,11 @@ async fn check_stored(
             other => other.to_string(),
         });
         if got.as_deref().unwrap_or("") != want {
-            let wanted = if want.is_empty() { "none".to_string() } else { format!("{want:?}") };
+            let wanted = if want.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{want:?}")
+            };
             find(
                 result,
                 Verdict::WrongMetadata,
