@@ -409,6 +409,13 @@ fn substitute_nested(
             }
             out.push_str(rest);
             *s = out;
+            // A variable's value may itself hold a variable (an axis value naming `${op.x}`).
+            if s.contains("${") {
+                if depth >= 4 {
+                    bail!("{s:?}: variables nest more than 4 deep");
+                }
+                return substitute_nested(value, bindings, slugged, depth + 1);
+            }
         }
         Value::Array(items) => {
             for v in items.iter_mut() {
@@ -831,8 +838,8 @@ expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "${each}"
         const AXES: &str = r#"
 [axes]
 op = [
-    { id = "upc", family = "upload_part_copy", operation = "UploadPartCopy", dialects = ["aws", "oss"], setup = [{ do = "create-upload", name = "up", key = "dest" }], input = { Bucket = "{up.bucket}", Key = "{up.key}", UploadId = "{up.id}", PartNumber = 1 } },
-    { id = "co", family = "copy_object", operation = "CopyObject", dialects = ["aws"], setup = [], input = { Bucket = "{bucket.name}", Key = "dest" } },
+    { id = "upc", family = "upload_part_copy", operation = "UploadPartCopy", dialects = ["aws", "oss"], size = 6291456, words = "6 MiB", setup = [{ do = "create-upload", name = "up", key = "dest" }], input = { Bucket = "{up.bucket}", Key = "{up.key}", UploadId = "{up.id}", PartNumber = 1 } },
+    { id = "co", family = "copy_object", operation = "CopyObject", dialects = ["aws"], size = 10, words = "10 B", setup = [], input = { Bucket = "{bucket.name}", Key = "dest" } },
 ]
 "#;
         const SHARED: &str = r#"
@@ -847,11 +854,11 @@ dialects = "${op.dialects}"
 input = ["${op.input}", { CopySource = "{src.copy_source}" }]
 
 [axes]
-source = [{ id = "small", setup = [{ do = "put-object", name = "src", size = 10 }, "${op.setup}"] }]
+source = [{ id = "small", title = "${op.words} source", setup = [{ do = "put-object", name = "src", size = "${op.size}" }, "${op.setup}"] }]
 
 [[case]]
 id = "whole-${source.id}"
-title = "whole"
+title = "whole ${source.title}"
 refs = ["R1"]
 cross = ["source"]
 setup = "${source.setup}"
@@ -887,6 +894,16 @@ expect.oss = { status = 200, copied = "src", source = "doc:003" }
         assert_eq!(upc.input["UploadId"], "{up.id}");
         assert_eq!(co.input["Bucket"], "{bucket.name}");
         assert_eq!(co.input["CopySource"], "{src.copy_source}");
+        // A variable inside an axis value, whole or within text, takes the op's value.
+        assert_eq!(
+            (upc.title.as_str(), co.title.as_str()),
+            ("whole 6 MiB source", "whole 10 B source")
+        );
+        let size = |c: &Case| match &c.setup[0] {
+            Step::PutObject { size, .. } => *size,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((size(upc), size(co)), (6291456, 10));
         // CopyObject is judged by aws alone.
         assert!(upc.expect.contains_key(&Dialect::Oss));
         assert!(!co.expect.contains_key(&Dialect::Oss));
