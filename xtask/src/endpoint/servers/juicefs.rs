@@ -17,11 +17,19 @@ pub fn launch(ctx: &mut Ctx, group: &mut Group) -> Result<()> {
         .args(["--trash-days", "0", &meta, "mpc"]);
     run_step(format, Duration::from_secs(60), &ctx.log, false)?;
     let mut cmd = Command::new(juicefs);
-    // --multi-buckets makes CreateBucket work; --keep-etag keeps MD5 ETags. No pprof agent
-    // on :6060, and metrics on a free port instead of the fixed 9567.
+    // --multi-buckets makes CreateBucket work; --keep-etag keeps MD5 ETags; --object-meta
+    // and --object-tag turn on user metadata, Content-Type and tagging, which the gateway
+    // leaves off by default (without them CopyObject's directives cannot be judged). No
+    // pprof agent on :6060, and metrics on a free port instead of the fixed 9567.
     cmd.args(["--no-agent", "gateway", "--metrics"])
         .arg(format!("127.0.0.1:{}", ctx.other_ports(1)?[0]))
-        .args(["--multi-buckets", "--keep-etag", "--no-usage-report"])
+        .args([
+            "--multi-buckets",
+            "--keep-etag",
+            "--object-meta",
+            "--object-tag",
+        ])
+        .arg("--no-usage-report")
         .arg("--cache-dir")
         .arg(ctx.path("cache")?)
         .arg(&meta)
