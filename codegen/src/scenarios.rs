@@ -423,11 +423,31 @@ fn substitute_nested(
             }
         }
         Value::Object(map) => {
+            // Keys may hold variables too (`"Checksum${alg.id}" = …`); a key that is one
+            // variable without a value leaves its entry out.
+            if map.keys().any(|k| k.contains("${")) {
+                let mut renamed = Map::new();
+                for (key, v) in std::mem::take(map) {
+                    let mut name = Value::String(key.clone());
+                    substitute_nested(&mut name, bindings, false, depth)?;
+                    let name = match name {
+                        Value::Null => continue,
+                        Value::String(s) => s,
+                        other @ (Value::Number(_) | Value::Bool(_)) => value_text(&other),
+                        other => bail!("the key {key:?} is {other}, not a name"),
+                    };
+                    if renamed.insert(name.clone(), v).is_some() {
+                        bail!("two keys of one table are {name:?} (one is {key:?})");
+                    }
+                }
+                *map = renamed;
+            }
             for v in map.values_mut() {
                 substitute_nested(v, bindings, slugged, depth)?;
             }
-            // A variable with no value removes the key: optional fields stay unset.
-            map.retain(|_, v| !v.is_null());
+            // A variable with no value removes the key: optional fields stay unset. A
+            // step's `when` stays, to leave the step out.
+            map.retain(|k, v| !v.is_null() || k == "when");
         }
         _ => {}
     }
@@ -507,13 +527,28 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
     let id = case["id"].take();
     substitute(&mut case, bindings, false)?;
     case["id"] = id;
-    // `setup = ["${source.setup}", "${op.setup}"]`: lists of steps joined into one.
+    // `setup = ["${source.setup}", "${op.setup}"]`: lists of steps joined into one. A
+    // variable without a value there is no step; a step whose `when` has no value, or is
+    // false or empty, is left out.
     if let Value::Array(steps) = &mut case["setup"] {
         let flat = steps
             .drain(..)
             .flat_map(|s| match s {
                 Value::Array(inner) => inner,
+                Value::Null => vec![],
                 step => vec![step],
+            })
+            .filter_map(|mut step| {
+                let Some(when) = step.as_object_mut().and_then(|m| m.remove("when")) else {
+                    return Some(step);
+                };
+                let wanted = match when {
+                    Value::Null | Value::Bool(false) => false,
+                    Value::String(s) => !s.is_empty(),
+                    Value::Array(a) => !a.is_empty(),
+                    _ => true,
+                };
+                wanted.then_some(step)
             })
             .collect();
         *steps = flat;
@@ -595,7 +630,12 @@ fn check_case(case: &Case, checker: &Checker) -> Result<()> {
             bail!("status {} is not an HTTP status", expect.status);
         }
         let op = model.operation(&case.operation)?;
-        for path in expect.output.keys().chain(&expect.present) {
+        for path in expect
+            .output
+            .keys()
+            .chain(&expect.present)
+            .chain(&expect.absent)
+        {
             let output = op.output.as_ref().context("the operation has no output")?;
             check_member_path(model, &output.target, path)
                 .with_context(|| format!("expect.{profile}.output"))?;
@@ -606,11 +646,8 @@ fn check_case(case: &Case, checker: &Checker) -> Result<()> {
         names.insert(body.name.clone(), Kind::Object);
     }
     check_input(model, &case.operation, &case.input)?;
-    for step in &case.setup {
-        if let Step::PutObject { name, input, .. } = step {
-            check_input(model, "PutObject", input)
-                .with_context(|| format!("setup put-object {name}"))?;
-        }
+    for (i, step) in case.setup.iter().enumerate() {
+        check_step(model, &case.setup, step).with_context(|| format!("setup step {}", i + 1))?;
     }
     for (profile, expect) in &case.expect {
         if let Some(stored) = &expect.stored {
@@ -626,6 +663,97 @@ fn check_case(case: &Case, checker: &Checker) -> Result<()> {
     collect_strings(&serde_json::to_value(case)?, &mut strings);
     for s in strings {
         check_placeholders(&s, &names, &checker.algorithms)?;
+    }
+    Ok(())
+}
+
+/// A setup step's members of a model operation: of their types, enum values among the
+/// model's, a full-object checksum only for an upload with an algorithm.
+fn check_step(model: &Model, setup: &[Step], step: &Step) -> Result<()> {
+    let text = |v: &Option<String>| v.clone().map(Value::String);
+    let (operation, members, algorithm, full) = match step {
+        Step::PutObject { name, input, .. } => {
+            return check_input(model, "PutObject", input)
+                .with_context(|| format!("put-object {name}"));
+        }
+        Step::CompleteUpload {
+            upload,
+            if_none_match,
+            if_match,
+            checksum_type,
+            full_object_checksum,
+        } => {
+            let algorithm = setup.iter().find_map(|s| match s {
+                Step::CreateUpload {
+                    name,
+                    checksum_algorithm,
+                    ..
+                } if name == upload => Some(checksum_algorithm.clone()),
+                _ => None,
+            });
+            let members = [
+                ("IfNoneMatch", text(if_none_match)),
+                ("IfMatch", text(if_match)),
+                ("ChecksumType", text(checksum_type)),
+            ];
+            let algorithm = algorithm.with_context(|| {
+                format!("complete-upload {upload}: no create-upload step is named {upload}")
+            })?;
+            (
+                "CompleteMultipartUpload",
+                members,
+                algorithm,
+                *full_object_checksum,
+            )
+        }
+        Step::PutMultipartObject {
+            checksum_algorithm,
+            checksum_type,
+            complete,
+            ..
+        } => {
+            // The type at Create is checked with the one at Complete.
+            check_enum(model, "ChecksumType", checksum_type.as_deref())?;
+            let members = [
+                ("ChecksumType", text(&complete.checksum_type)),
+                ("IfNoneMatch", None),
+                ("IfMatch", None),
+            ];
+            (
+                "CompleteMultipartUpload",
+                members,
+                checksum_algorithm.clone(),
+                complete.full_object_checksum,
+            )
+        }
+        Step::CreateUpload { checksum_type, .. } => {
+            return check_enum(model, "ChecksumType", checksum_type.as_deref());
+        }
+        _ => return Ok(()),
+    };
+    let members: Map<String, Value> = members
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v?)))
+        .collect();
+    check_input(model, operation, &members)?;
+    if let Some(Value::String(t)) = members.get("ChecksumType") {
+        check_enum(model, "ChecksumType", Some(t))?;
+    }
+    if full && algorithm.is_none() {
+        bail!("full_object_checksum: the upload has no checksum_algorithm, so no checksum to send");
+    }
+    Ok(())
+}
+
+/// A value of one of the model's enums (`ChecksumType`), when given.
+fn check_enum(model: &Model, shape: &str, value: Option<&str>) -> Result<()> {
+    let Some(value) = value else { return Ok(()) };
+    let values = model.shape(&model.operation_id(shape)?)?.enum_values()?;
+    if !values.iter().any(|v| v == value) {
+        bail!(
+            "{value:?} is not a {shape} of the model ({})",
+            values.join(", ")
+        );
     }
     Ok(())
 }
@@ -1060,6 +1188,125 @@ expect.aws = { status = 200, copied = "src[0-0]", source = "doc:001" }
             "omit = [\"PartNumber\"]",
             "omit = [\"Range\"]",
             "has no member Range",
+        );
+    }
+
+    const VARIABLES: &str = r#"
+[axes]
+alg = [
+    { id = "crc32", member = "ChecksumCRC32", header = "x-amz-checksum-crc32", other = true },
+    { id = "sha1", member = "ChecksumSHA1", other = "", more = [{ do = "put-object", name = "more", size = 1 }] },
+]
+
+[[case]]
+id = "v-${alg.id}"
+title = "the ${alg.member} of a copy"
+refs = ["R1"]
+cross = ["alg"]
+setup = [
+    { do = "put-object", name = "src", size = 10 },
+    { do = "create-upload", name = "up" },
+    { when = "${alg.other}", do = "create-upload", name = "other" },
+    "${alg.extra}",
+    "${alg.more}",
+]
+raw = { headers = { "${alg.header}" = "v" } }
+expect.aws = { status = 200, output = { "CopyPartResult.${alg.member}" = "{src.checksum_${alg.id}}" }, absent = ["CopyPartResult.${alg.member}x"], source = "doc:001" }
+"#;
+
+    /// Member names from variables; steps left out by a variable without a value.
+    #[test]
+    fn variables_name_members_and_leave_steps_out() {
+        let file = format!("{GOOD}{VARIABLES}").replace(
+            "absent = [\"CopyPartResult.${alg.member}x\"]",
+            "absent = [\"CopyPartResult.ChecksumCRC32C\"]",
+        );
+        let cases: Vec<Case> = serde_json::from_str(&expand_one(&file).unwrap()).unwrap();
+        let case = |id: &str| cases.iter().find(|c| c.id.ends_with(id)).unwrap();
+        let (crc, sha) = (case("/v-crc32"), case("/v-sha1"));
+        let aws = |c: &Case| c.expect[&Dialect::Aws].clone();
+        assert_eq!(
+            aws(crc).output.keys().collect::<Vec<_>>(),
+            ["CopyPartResult.ChecksumCRC32"]
+        );
+        assert_eq!(
+            aws(sha).output["CopyPartResult.ChecksumSHA1"],
+            "{src.checksum_sha1}"
+        );
+        assert_eq!(aws(sha).absent, ["CopyPartResult.ChecksumCRC32C"]);
+        // A key that is one variable without a value is left out.
+        assert_eq!(crc.raw.headers["x-amz-checksum-crc32"], "v");
+        assert!(sha.raw.headers.is_empty());
+        // `when` true keeps the step (without `when`); "" leaves it out; a missing variable
+        // is no step; a list is joined.
+        let names = |c: &Case| {
+            c.setup
+                .iter()
+                .map(|s| {
+                    serde_json::to_value(s).unwrap()["name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(crc), ["src", "up", "other"]);
+        assert_eq!(names(sha), ["src", "up", "more"]);
+
+        // A member a variable names is checked against the model like any other.
+        let err = format!(
+            "{:#}",
+            expand_one(&format!("{GOOD}{VARIABLES}")).unwrap_err()
+        );
+        assert!(err.contains("no member ChecksumCRC32x"), "{err}");
+    }
+
+    /// The Complete members of setup steps are checked against the model.
+    #[test]
+    fn complete_steps_take_the_models_conditions_and_checksum_types() {
+        let steps = |extra: &str| {
+            GOOD.replace(
+                "{ do = \"create-upload\", name = \"up\" },",
+                &format!("{{ do = \"create-upload\", name = \"up\" }}, {extra},"),
+            )
+        };
+        let good = steps(
+            "{ do = \"create-upload\", name = \"c\", checksum_algorithm = \"CRC32\", checksum_type = \"FULL_OBJECT\" }, \
+             { do = \"complete-upload\", upload = \"c\", if_match = \"{src.etag}\", checksum_type = \"FULL_OBJECT\", full_object_checksum = true }, \
+             { do = \"put-multipart-object\", name = \"m\", parts = [10], checksum_algorithm = \"CRC32\", checksum_type = \"FULL_OBJECT\", complete = { checksum_type = \"FULL_OBJECT\", full_object_checksum = true } }",
+        );
+        let cases: Vec<Case> = serde_json::from_str(&expand_one(&good).unwrap()).unwrap();
+        assert!(matches!(
+            &cases[0].setup[3],
+            Step::CompleteUpload { if_match: Some(m), full_object_checksum: true, .. } if m == "{src.etag}"
+        ));
+        let bad = |extra: &str, message: &str| {
+            let err = format!("{:#}", expand_one(&steps(extra)).unwrap_err());
+            assert!(err.contains(message), "{extra}: {err}");
+        };
+        bad(
+            "{ do = \"complete-upload\", upload = \"up\", checksum_type = \"FULL\" }",
+            "\"FULL\" is not a ChecksumType",
+        );
+        bad(
+            "{ do = \"complete-upload\", upload = \"up\", full_object_checksum = true }",
+            "the upload has no checksum_algorithm",
+        );
+        bad(
+            "{ do = \"complete-upload\", upload = \"nope\" }",
+            "no create-upload step is named nope",
+        );
+        bad(
+            "{ do = \"complete-upload\", upload = \"up\", if_match = \"{nosuch.etag}\" }",
+            "no setup step defines",
+        );
+        bad(
+            "{ do = \"put-multipart-object\", name = \"m\", parts = [10], complete = { checksum_type = \"WHOLE\" } }",
+            "\"WHOLE\" is not a ChecksumType",
+        );
+        bad(
+            "{ do = \"put-multipart-object\", name = \"m\", parts = [10], complete = { full_object_checksum = true } }",
+            "the upload has no checksum_algorithm",
         );
     }
 

@@ -96,6 +96,10 @@ pub enum Step {
         checksum_algorithm: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         checksum_type: Option<String>,
+        /// What its Complete sends besides the parts: `ChecksumType`, the object's
+        /// full-object checksum.
+        #[serde(default, skip_serializing_if = "Complete::is_empty")]
+        complete: Complete,
     },
     /// Deletes the current version of an object (where versioning is on, a delete marker
     /// whose id is `{name.delete_marker}`).
@@ -143,10 +147,38 @@ pub enum Step {
         /// Sent as If-None-Match (`*`: only when the key does not exist yet).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         if_none_match: Option<String>,
+        /// Sent as If-Match: only over the object with this ETag.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        if_match: Option<String>,
+        /// Sent as `x-amz-checksum-type`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checksum_type: Option<String>,
+        /// Sends the object's checksum of the upload's algorithm (its FULL_OBJECT value).
+        #[serde(default, skip_serializing_if = "is_false")]
+        full_object_checksum: bool,
     },
     AbortUpload {
         upload: String,
     },
+}
+
+/// What the Complete of a put-multipart-object sends besides the parts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Complete {
+    /// Sent as `x-amz-checksum-type` (`COMPOSITE`, `FULL_OBJECT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
+    /// Sends the object's checksum of the upload's algorithm (its FULL_OBJECT value,
+    /// combined from the parts' CRCs).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub full_object_checksum: bool,
+}
+
+impl Complete {
+    pub fn is_empty(&self) -> bool {
+        self.checksum_type.is_none() && !self.full_object_checksum
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -304,6 +336,10 @@ pub struct Expect {
     /// Output members that must be present, by dotted model member path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub present: Vec<String>,
+    /// Output members that must be absent (no value, or an empty one), by dotted model
+    /// member path: `absent = ["ChecksumType"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<String>,
     /// For a read (GetObject): the bytes the body must hold, as a selector (`src[0-9]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,

@@ -123,6 +123,7 @@ mod tests {
             checksum: None,
             present: vec![],
             present_headers: vec![],
+            absent: vec![],
             absent_headers: vec![],
             body: None,
             uploaded: None,

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -67,6 +67,9 @@ enum Plan {
     /// Every DeleteBucket of a case's bucket fails with 500 InternalError (the probe's
     /// own bucket is spared, so the run starts).
     DeleteBucketFails,
+    /// No fault: every UploadPart answer echoes the part's `x-amz-checksum-*` request
+    /// headers, as AWS does (s3s-fs does not), and every Complete body is recorded.
+    EchoPartChecksums,
 }
 
 struct ProxyState {
@@ -76,6 +79,8 @@ struct ProxyState {
     copies: AtomicUsize,
     dead: AtomicBool,
     died: Notify,
+    /// The bodies of the CompleteMultipartUpload requests seen (EchoPartChecksums).
+    completes: Mutex<Vec<String>>,
 }
 
 async fn start_proxy(upstream: SocketAddr, plan: Plan) -> (SocketAddr, Arc<ProxyState>) {
@@ -87,6 +92,7 @@ async fn start_proxy(upstream: SocketAddr, plan: Plan) -> (SocketAddr, Arc<Proxy
         copies: AtomicUsize::new(0),
         dead: AtomicBool::new(false),
         died: Notify::new(),
+        completes: Mutex::new(Vec::new()),
     });
     let shared = state.clone();
     tokio::spawn(async move {
@@ -122,7 +128,7 @@ async fn serve(mut client: TcpStream, state: Arc<ProxyState>) -> std::io::Result
                 state.died.notify_one();
                 Some(Fault::Close)
             }
-            Plan::DieAt(_) | Plan::DeleteBucketFails => None,
+            Plan::DieAt(_) | Plan::DeleteBucketFails | Plan::EchoPartChecksums => None,
         }
     } else {
         None
@@ -133,10 +139,37 @@ async fn serve(mut client: TcpStream, state: Arc<ProxyState>) -> std::io::Result
         client.write_all(&answer).await?;
         return client.shutdown().await;
     }
+    if matches!(state.plan, Plan::EchoPartChecksums) {
+        if is_complete(&head) {
+            let text = String::from_utf8_lossy(&body).into_owned();
+            state.completes.lock().unwrap().push(text);
+        } else if is_upload_part(&head) {
+            let echoed: String = head
+                .split("\r\n")
+                .filter(|l| l.to_ascii_lowercase().starts_with("x-amz-checksum-"))
+                .map(|l| format!("{l}\r\n"))
+                .collect();
+            return forward_adding(client, state.upstream, &head, &body, &echoed).await;
+        }
+    }
     match fault {
         None => forward(client, state.upstream, &head, &body).await,
         Some(fault) => inject(client, fault).await,
     }
+}
+
+/// UploadPart: a PUT with a part number and no copy source.
+fn is_upload_part(head: &str) -> bool {
+    let request_line = head.lines().next().unwrap_or_default();
+    request_line.starts_with("PUT ")
+        && request_line.contains("partNumber=")
+        && !head.to_ascii_lowercase().contains("\r\nx-amz-copy-source:")
+}
+
+/// CompleteMultipartUpload: a POST naming an upload.
+fn is_complete(head: &str) -> bool {
+    let request_line = head.lines().next().unwrap_or_default();
+    request_line.starts_with("POST ") && request_line.contains("uploadId=")
 }
 
 /// The request head (up to and with the blank line) and its Content-Length body.
@@ -201,14 +234,8 @@ fn is_case_delete_bucket(head: &str) -> bool {
     !bucket.contains(['/', '?']) && !bucket.ends_with("-probe")
 }
 
-/// Sends the request as it came (plus `connection: close`, so that s3s-fs ends the
-/// answer by closing) and copies the answer back until EOF.
-async fn forward(
-    mut client: TcpStream,
-    upstream: SocketAddr,
-    head: &str,
-    body: &[u8],
-) -> std::io::Result<()> {
+/// The request head with `connection: close` instead of its own connection header.
+fn closing_head(head: &str) -> String {
     let mut rewritten = String::new();
     for line in head.trim_end_matches("\r\n").split("\r\n") {
         if !line.to_ascii_lowercase().starts_with("connection:") {
@@ -217,10 +244,48 @@ async fn forward(
         }
     }
     rewritten.push_str("connection: close\r\n\r\n");
+    rewritten
+}
+
+/// Sends the request as it came (plus `connection: close`, so that s3s-fs ends the
+/// answer by closing) and copies the answer back until EOF.
+async fn forward(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    head: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let rewritten = closing_head(head);
     let mut server = TcpStream::connect(upstream).await?;
     server.write_all(rewritten.as_bytes()).await?;
     server.write_all(body).await?;
     tokio::io::copy(&mut server, &mut client).await?;
+    client.shutdown().await
+}
+
+/// As [`forward`], with `extra` (header lines, each ending in CRLF) added to the answer's
+/// head. The answer ends with the connection (`connection: close`): it is read whole first.
+async fn forward_adding(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    head: &str,
+    body: &[u8],
+    extra: &str,
+) -> std::io::Result<()> {
+    let rewritten = closing_head(head);
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(rewritten.as_bytes()).await?;
+    server.write_all(body).await?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer).await?;
+    // After the status line and headers, before the blank line.
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(answer.len(), |i| i + 2);
+    client.write_all(&answer[..split]).await?;
+    client.write_all(extra.as_bytes()).await?;
+    client.write_all(&answer[split..]).await?;
     client.shutdown().await
 }
 
@@ -739,4 +804,87 @@ async fn a_failing_cleanup_grades_a_passing_case_and_never_spills_into_the_next_
             "{section}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// What the read-back of an uploaded part sends.
+
+/// An UploadPart sent with its CRC32 whose answer carries it (as AWS's does): the check
+/// completes the upload with this part alone to read it back. The Complete names the
+/// part's checksum only when the upload was created with an algorithm: AWS answers
+/// InvalidPart to a part checksum in an upload created without one.
+async fn read_back_complete(upload_algorithm: Option<&str>) -> (String, Vec<String>) {
+    let fs = start_s3s_fs().await;
+    let (proxy, state) = start_proxy(fs.addr, Plan::EchoPartChecksums).await;
+    let mut create = serde_json::json!({ "do": "create-upload", "name": "up", "key": "dest" });
+    if let Some(algorithm) = upload_algorithm {
+        create["checksum_algorithm"] = algorithm.into();
+    }
+    let case: contract::Case = serde_json::from_value(serde_json::json!({
+        "id": "faults/uploaded-read-back",
+        "title": "an UploadPart with its CRC32, read back",
+        "refs": ["X1"],
+        "features": ["checksums"],
+        "setup": [create],
+        "operation": "UploadPart",
+        "input": {
+            "Bucket": "{up.bucket}", "Key": "{up.key}", "UploadId": "{up.id}",
+            "PartNumber": 1, "ChecksumCRC32": "{b.checksum_crc32}"
+        },
+        "body": { "name": "b", "size": 10 },
+        "expect": { "aws": { "status": 200, "uploaded": "b", "checksum": "CRC32", "source": "suite:faults" } }
+    }))
+    .unwrap();
+    let endpoint = runner::client::Endpoint {
+        url: format!("http://{proxy}"),
+        region: "us-east-1".into(),
+        access_key: ACCESS_KEY.into(),
+        secret_key: SECRET_KEY.into(),
+        session_token: None,
+        addressing: runner::client::Addressing::Path,
+        dialect: contract::Dialect::Aws,
+    };
+    let ctx = runner::executor::RunContext {
+        client: runner::client::Client::new(endpoint, Duration::from_secs(10), false).unwrap(),
+        region: "us-east-1".into(),
+        run_id: "readback".into(),
+        profile: contract::Dialect::Aws,
+        capabilities: Default::default(),
+        case_timeout: Duration::from_secs(20),
+    };
+    let outcome = timeout(RUN_LIMIT, runner::executor::run_case(&ctx, &case, 0))
+        .await
+        .expect("the case ends");
+    let result = outcome.result;
+    assert!(result.cleanup.is_empty(), "{:?}", result.cleanup);
+    assert_eq!(leftover_buckets(fs.data_dir()), Vec::<String>::new());
+    let completes = state.completes.lock().unwrap().clone();
+    (
+        format!("{:?}: {:?}", result.verdict, result.details),
+        completes,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_uploaded_read_back_names_no_part_checksum_in_an_upload_without_an_algorithm() {
+    let (verdict, completes) = read_back_complete(None).await;
+    assert_eq!(
+        completes.len(),
+        1,
+        "one Complete, the read-back's: {completes:?}"
+    );
+    assert!(
+        completes[0].contains("<PartNumber>1</PartNumber>"),
+        "{completes:?}"
+    );
+    assert!(!completes[0].contains("Checksum"), "{completes:?}");
+    assert!(verdict.starts_with("Pass"), "{verdict}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_uploaded_read_back_names_the_part_checksum_in_an_upload_with_one() {
+    let (verdict, completes) = read_back_complete(Some("CRC32")).await;
+    assert_eq!(completes.len(), 1, "{completes:?}");
+    assert!(completes[0].contains("<ChecksumCRC32>"), "{completes:?}");
+    assert!(verdict.starts_with("Pass"), "{verdict}");
 }
