@@ -2,8 +2,8 @@
 //! must end in a verdict — never a hang, never a panic.
 //!
 //! Each test starts a real s3s-fs server and, in front of it, a small TCP proxy that
-//! forwards every request unchanged except the step under test (UploadPartCopy), where it
-//! injects one fault. The runner binary is run against the proxy; its exit code, output,
+//! forwards every request unchanged except the step under test (a copy: UploadPartCopy or
+//! CopyObject), where it injects one fault. The runner binary is run against the proxy; its exit code, output,
 //! results.json and cleanup are checked. Reports go to a temporary folder.
 
 mod common;
@@ -22,6 +22,8 @@ use tokio::time::{sleep, timeout};
 
 /// Copies a whole 10-byte source: one UploadPartCopy, expected 200.
 const CASE: &str = "upload_part_copy/range/no-range";
+/// Copies a whole object: one CopyObject, expected 200.
+const COPY_OBJECT_CASE: &str = "copy_object/copy-source/key-plain-encoded";
 /// The runner's --request-timeout in seconds: every hang below outlasts it.
 const REQUEST_TIMEOUT: &str = "2";
 /// A run longer than this is a hang: the test kills the runner and fails.
@@ -57,11 +59,11 @@ enum Fault {
     SlowDrip,
 }
 
-/// Which UploadPartCopy requests get a fault.
+/// Which copy requests (UploadPartCopy, CopyObject) get a fault.
 #[derive(Clone, Copy)]
 enum Plan {
     Every(Fault),
-    /// The target dies at the nth UploadPartCopy: that request is dropped unanswered and
+    /// The target dies at the nth copy request: that request is dropped unanswered and
     /// the port stops listening, so every later connection is refused.
     DieAt(usize),
     /// Every DeleteBucket of a case's bucket fails with 500 InternalError (the probe's
@@ -75,7 +77,7 @@ enum Plan {
 struct ProxyState {
     upstream: SocketAddr,
     plan: Plan,
-    /// UploadPartCopy requests seen.
+    /// Copy requests (UploadPartCopy, CopyObject) seen.
     copies: AtomicUsize,
     dead: AtomicBool,
     died: Notify,
@@ -119,7 +121,7 @@ async fn serve(mut client: TcpStream, state: Arc<ProxyState>) -> std::io::Result
     };
     let fault = if state.dead.load(Ordering::SeqCst) {
         Some(Fault::Close)
-    } else if is_upload_part_copy(&head) {
+    } else if is_copy(&head) {
         let n = state.copies.fetch_add(1, Ordering::SeqCst) + 1;
         match state.plan {
             Plan::Every(fault) => Some(fault),
@@ -216,11 +218,11 @@ async fn read_request(s: &mut TcpStream) -> std::io::Result<Option<(String, Vec<
     Ok(Some((head, body)))
 }
 
-/// UploadPartCopy, not UploadPart: a part number in the query and a copy source header.
-fn is_upload_part_copy(head: &str) -> bool {
+/// A copy: UploadPartCopy or CopyObject, a PUT with a copy source header (an
+/// UploadPartCopy has a part number in the query too; UploadPart has no copy source).
+fn is_copy(head: &str) -> bool {
     let request_line = head.lines().next().unwrap_or_default();
-    request_line.contains("partNumber=")
-        && head.to_ascii_lowercase().contains("\r\nx-amz-copy-source:")
+    request_line.starts_with("PUT ") && head.to_ascii_lowercase().contains("\r\nx-amz-copy-source:")
 }
 
 /// `DELETE /<bucket>` (no key, no query) of a bucket that is not the probe's.
@@ -495,14 +497,19 @@ fn details(case: &Value) -> String {
         .join(" | ")
 }
 
-/// Runs the one case with `fault` injected into its UploadPartCopy and checks what every
+/// Runs the UploadPartCopy case with `fault` injected into its copy and checks what every
 /// fault must leave behind: exit 1, no panic, the case in results.json, cleanup done.
 async fn run_fault(fault: Fault) -> (Run, Value) {
+    run_fault_in(CASE, fault).await
+}
+
+/// As [`run_fault`], for the case `id` (one copy request, UploadPartCopy or CopyObject).
+async fn run_fault_in(id: &str, fault: Fault) -> (Run, Value) {
     let fs = start_s3s_fs().await;
     let (proxy, state) = start_proxy(fs.addr, Plan::Every(fault)).await;
-    let run = run_conformance(proxy, &["--exact", &format!("faults::{CASE}")]).await;
+    let run = run_conformance(proxy, &["--exact", &format!("faults::{id}")]).await;
     let results = run.results();
-    let case = case(&results, CASE).clone();
+    let case = case(&results, id).clone();
     eprintln!(
         "fault {fault:?}: exit {:?} in {:.1?}; verdict {}; observed {}; details {:?}; cleanup {}",
         run.code,
@@ -520,7 +527,7 @@ async fn run_fault(fault: Fault) -> (Run, Value) {
     assert_eq!(
         state.copies.load(Ordering::SeqCst),
         1,
-        "the proxy saw one UploadPartCopy\n{}",
+        "the proxy saw one copy request\n{}",
         run.context()
     );
     // Cleanup still ran, through the proxy, and removed everything the case created.
@@ -619,13 +626,24 @@ async fn a_body_shorter_than_its_content_length_is_a_harness_error() {
 // ---------------------------------------------------------------------------------------
 // Answers that arrive whole: the server said something, so the verdict is about the server.
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_200_with_an_internal_error_document_is_a_server_error() {
-    let (_, case) = run_fault(Fault::ErrorIn200).await;
+/// S3 documents a 200 whose body is `<Error>` for both copy operations (the copy failed
+/// after the answer began): it is the server's error, never a success.
+async fn a_200_with_an_error_document_is_the_servers_error(id: &str) {
+    let (_, case) = run_fault_in(id, Fault::ErrorIn200).await;
     assert_verdict(&case, "server-error", &[]);
     assert_eq!(case["observed"]["status"], 200, "{case:#}");
     assert_eq!(case["observed"]["code"], "InternalError", "{case:#}");
     assert_eq!(case["observed"]["message"], "x", "{case:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_200_with_an_internal_error_document_is_a_server_error() {
+    a_200_with_an_error_document_is_the_servers_error(CASE).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_object_200_with_an_internal_error_document_is_a_server_error() {
+    a_200_with_an_error_document_is_the_servers_error(COPY_OBJECT_CASE).await;
 }
 
 /// A 2xx that cannot be read as UploadPartCopy output: the server claimed success but gave
