@@ -74,6 +74,7 @@ pub struct Settings {
     pub origins: Vec<String>,
     /// The profile the chain reads (named in messages).
     pub profile: String,
+    profile_missing: bool,
     keys: KeySource,
 }
 
@@ -140,7 +141,7 @@ pub async fn resolve(flags: Flags<'_>, chain: Chain<'_>) -> Result<Settings> {
 
     let endpoint = match non_empty(flags.endpoint) {
         Some(url) => {
-            origins.push("endpoint from --endpoint".to_string());
+            origins.push("endpoint from the command line".to_string());
             Some(url.to_string())
         }
         None => match chain {
@@ -212,6 +213,7 @@ pub async fn resolve(flags: Flags<'_>, chain: Chain<'_>) -> Result<Settings> {
         region,
         origins,
         profile,
+        profile_missing: missing,
         keys,
     })
 }
@@ -232,6 +234,11 @@ fn s3_endpoint(sdk: &SdkConfig) -> Option<String> {
 }
 
 impl Settings {
+    /// A profile was named that neither file holds.
+    pub fn profile_missing(&self) -> bool {
+        self.profile_missing
+    }
+
     /// The keys: from the flags, or asked of the chain now. The error says which sources
     /// were tried, never a secret.
     pub async fn keys(&self) -> Result<(Keys, String)> {

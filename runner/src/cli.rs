@@ -83,6 +83,11 @@ pub struct Cli {
     pub test: libtest_mimic::Arguments,
 }
 
+/// What `--profile aws|oss` (the dialect, before `--dialect`) gets when no credentials
+/// profile has that name.
+pub const OLD_PROFILE_FLAG: &str =
+    "--profile now names an AWS credentials profile; the dialect flag is --dialect aws|oss";
+
 /// Where a run's files go and how they are named.
 pub struct Paths {
     pub target: String,
@@ -115,9 +120,6 @@ impl Cli {
     /// Checks what clap cannot (empty keys, a log file that cannot be made, the old
     /// meaning of --profile).
     pub fn check(&self) -> Result<()> {
-        if let Some(dialect @ ("aws" | "oss")) = self.profile.as_deref() {
-            bail!("--profile {dialect} is now --dialect {dialect}; --profile names an AWS credentials profile");
-        }
         for (name, value) in [
             ("--region", self.region.as_ref()),
             ("--access-key", self.access_key.as_ref()),
@@ -128,7 +130,7 @@ impl Cli {
                 bail!("{name} is empty");
             }
         }
-        self.reference.check(self)?;
+        self.reference.check()?;
         // libtest-mimic panics on a log file it cannot create: find out first.
         if let Some(path) = &self.test.logfile {
             std::fs::File::create(path)
@@ -198,6 +200,16 @@ impl Cli {
             profile: self.profile.as_deref(),
         };
         let settings = aws_chain::resolve(self.flags(), chain).await?;
+        // The old dialect flag, unless a credentials profile of that name exists.
+        if let (Some("aws" | "oss"), true) = (self.profile.as_deref(), settings.profile_missing()) {
+            bail!(OLD_PROFILE_FLAG);
+        }
+        if let (Some(name), true) = (&self.profile, settings.profile_missing()) {
+            bail!(
+                "--profile {name}: no such profile in the AWS config or credentials file \
+                 (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE; ~/.aws/config, ~/.aws/credentials)"
+            );
+        }
         if let (Some(name), None) = (&self.profile, &settings.endpoint) {
             bail!(
                 "--profile {name}: the profile names no endpoint_url and none is set \
@@ -213,14 +225,16 @@ impl Cli {
         let Some(url) = &settings.endpoint else {
             return Ok(None);
         };
-        endpoint(url, settings, self.dialect, self.addressing())
+        endpoint("target", url, settings, self.dialect, self.addressing())
             .await
             .map(Some)
     }
 }
 
-/// An endpoint of these settings: its URL checked, its keys asked of the chain.
+/// An endpoint of these settings: its URL checked, its keys asked of the chain. Says on
+/// stderr where endpoint, region and keys came from (never a secret).
 pub async fn endpoint(
+    role: &str,
     url: &str,
     settings: &Settings,
     dialect: Dialect,
@@ -230,7 +244,11 @@ pub async fn endpoint(
     if !matches!(parsed.scheme(), "http" | "https") {
         bail!("endpoint {url:?} must be http:// or https://");
     }
-    let (keys, _) = settings.keys().await?;
+    let (keys, from) = settings.keys().await?;
+    eprintln!(
+        "{role} {url}: {}; keys from {from}",
+        settings.origins.join("; ")
+    );
     Ok(Endpoint {
         url: url.trim_end_matches('/').to_string(),
         region: settings.region.clone(),

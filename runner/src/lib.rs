@@ -8,9 +8,11 @@
 //! descriptions; `reproduce` the lines that send a deviating request again.
 #![forbid(unsafe_code)]
 
+pub mod aws_chain;
 pub mod checksum;
 pub mod cli;
 pub mod client;
+pub mod differential;
 pub mod content;
 pub mod embedded;
 pub mod executor;
