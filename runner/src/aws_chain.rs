@@ -14,7 +14,18 @@
 //! (SSO, assume-role, instance metadata) are refused with the chain's reason.
 
 use anyhow::{anyhow, bail, Result};
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
+use aws_config::meta::credentials::CredentialsProviderChain;
+use aws_config::meta::region::ProvideRegion;
 use aws_config::profile::{ProfileFileCredentialsProvider, ProfileFileRegionProvider};
+use aws_config::provider_config::ProviderConfig;
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -94,6 +105,8 @@ enum KeySource {
     Chain(SharedCredentialsProvider, String),
     /// A profile named by a flag that the files do not hold.
     Missing(String),
+    /// A profile whose keys need what this build lacks: why.
+    Refused(String),
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
@@ -120,23 +133,56 @@ pub async fn resolve(flags: Flags<'_>, chain: Chain<'_>) -> Result<Settings> {
     .map_err(|e| anyhow!("the AWS config files: {}", DisplayErrorContext(&e)))?;
     let profile = profiles.selected_profile().to_string();
     let missing = named.is_some() && profiles.get_profile(&profile).is_none();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(name) = named {
-        loader = loader.profile_name(name);
-    }
-    if let Chain::Profile(name) = chain {
-        loader = loader
-            .region(ProfileFileRegionProvider::builder().profile_name(name).build())
-            .credentials_provider(
-                ProfileFileCredentialsProvider::builder()
-                    .profile_name(name)
-                    .build(),
-            );
-    }
-    if let Some(region) = non_empty(flags.region) {
-        loader = loader.region(Region::new(region.to_string()));
+    // Region and keys come from providers that need no HTTP client (aws-config's default
+    // chains build an instance-metadata client, which needs one).
+    let conf = ProviderConfig::default().with_http_client(no_http());
+    let file_region = ProfileFileRegionProvider::builder()
+        .configure(&conf)
+        .profile_name(&profile)
+        .build()
+        .region()
+        .await;
+    let env_region = match chain {
+        Chain::Standard { .. } => EnvironmentVariableRegionProvider::new().region().await,
+        Chain::Profile(_) => None,
+    };
+    let file_keys = ProfileFileCredentialsProvider::builder()
+        .configure(&conf)
+        .profile_name(&profile)
+        .build();
+    let provider = match chain {
+        Chain::Standard { .. } => SharedCredentialsProvider::new(
+            CredentialsProviderChain::first_try(
+                "environment",
+                EnvironmentVariableCredentialsProvider::new(),
+            )
+            .or_else("profile", file_keys),
+        ),
+        Chain::Profile(_) => SharedCredentialsProvider::new(file_keys),
+    };
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(no_http())
+        .profile_name(&profile)
+        .region(Region::new(DEFAULT_REGION))
+        .credentials_provider(provider.clone());
+    if let Some(region) = env_region.clone().or_else(|| file_region.clone()) {
+        loader = loader.region(region);
     }
     let sdk = loader.load().await;
+    // What the profile needs an HTTP client for (a role to assume, SSO, a web identity):
+    // refused by name rather than half-tried.
+    let needs_http = profiles.get_profile(&profile).and_then(|p| {
+        [
+            "role_arn",
+            "sso_session",
+            "sso_start_url",
+            "web_identity_token_file",
+            "credential_source",
+            "login_session",
+        ]
+        .into_iter()
+        .find(|key| p.get(key).is_some())
+    });
     let mut origins = Vec::new();
 
     let endpoint = match non_empty(flags.endpoint) {
@@ -163,23 +209,25 @@ pub async fn resolve(flags: Flags<'_>, chain: Chain<'_>) -> Result<Settings> {
         },
     };
 
-    let region = match (non_empty(flags.region), sdk.region()) {
-        (Some(r), _) => {
+    let region = match (non_empty(flags.region), env_region, file_region) {
+        (Some(r), _, _) => {
             origins.push("region from --region".into());
             r.to_string()
         }
-        (None, Some(r)) => {
-            let from = match chain {
-                Chain::Standard { .. } if env_set("AWS_REGION") => "AWS_REGION".to_string(),
-                Chain::Standard { .. } if env_set("AWS_DEFAULT_REGION") => {
-                    "AWS_DEFAULT_REGION".to_string()
-                }
-                _ => format!("profile {profile}"),
+        (None, Some(r), _) => {
+            let from = if env_set("AWS_REGION") {
+                "AWS_REGION"
+            } else {
+                "AWS_DEFAULT_REGION"
             };
             origins.push(format!("region from {from}"));
             r.to_string()
         }
-        (None, None) => {
+        (None, None, Some(r)) => {
+            origins.push(format!("region from profile {profile}"));
+            r.to_string()
+        }
+        (None, None, None) => {
             origins.push(format!("region {DEFAULT_REGION} (none configured)"));
             DEFAULT_REGION.to_string()
         }
@@ -196,16 +244,20 @@ pub async fn resolve(flags: Flags<'_>, chain: Chain<'_>) -> Result<Settings> {
         }
         (None, None) if missing => KeySource::Missing(profile.clone()),
         (None, None) => {
-            let provider = sdk
-                .credentials_provider()
-                .ok_or_else(|| anyhow!("the AWS chain has no credentials provider"))?;
-            let from = match chain {
-                Chain::Standard { .. } if env_set("AWS_ACCESS_KEY_ID") => {
-                    "the environment (AWS_ACCESS_KEY_ID)".to_string()
-                }
-                _ => format!("profile {profile}"),
-            };
-            KeySource::Chain(provider, from)
+            let from_env =
+                matches!(chain, Chain::Standard { .. }) && env_set("AWS_ACCESS_KEY_ID");
+            match needs_http {
+                Some(key) if !from_env => KeySource::Refused(format!(
+                    "profile {profile} uses {key}, which needs an AWS HTTP client this build \
+                     does not have: give the profile keys or a credential_process, or set \
+                     AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                )),
+                _ if from_env => KeySource::Chain(
+                    provider,
+                    "the environment (AWS_ACCESS_KEY_ID)".to_string(),
+                ),
+                _ => KeySource::Chain(provider, format!("profile {profile}")),
+            }
         }
     };
     Ok(Settings {
@@ -216,6 +268,26 @@ pub async fn resolve(flags: Flags<'_>, chain: Chain<'_>) -> Result<Settings> {
         profile_missing: missing,
         keys,
     })
+}
+
+/// aws-config without an HTTP client panics where a provider would need one (instance
+/// metadata, STS, SSO): this one answers every request with an error instead. The profiles
+/// that need it are refused before (see `needs_http`).
+#[derive(Debug)]
+struct NoHttp;
+
+impl HttpConnector for NoHttp {
+    fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+        HttpConnectorFuture::ready(Err(ConnectorError::other(
+            "this build has no AWS HTTP client: SSO, assume-role and instance metadata are not supported"
+                .into(),
+            None,
+        )))
+    }
+}
+
+fn no_http() -> SharedHttpClient {
+    http_client_fn(|_, _| SharedHttpConnector::new(NoHttp))
 }
 
 /// The endpoint the SDK's S3 client would use: the S3-specific settings first, then the
@@ -248,6 +320,7 @@ impl Settings {
                 "no profile {profile:?} in the AWS config or credentials file \
                  (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE; ~/.aws/config, ~/.aws/credentials)"
             ),
+            KeySource::Refused(why) => bail!("{why}"),
             KeySource::Chain(provider, from) => {
                 let credentials = provider.provide_credentials().await.map_err(|e| {
                     anyhow!(

@@ -170,10 +170,10 @@ fn bad_input_is_a_one_line_error_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["--no-such-flag"], "unexpected argument"),
-        (&["--profile", "gcs"], "invalid value"),
+        (&["--dialect", "gcs"], "invalid value"),
         (&["--endpoint", "not a url"], "is not a URL"),
         (&["--endpoint", "ftp://127.0.0.1:1"], "must be http"),
-        (&["--endpoint", "http://127.0.0.1:9"], "no access key"),
+        (&["--endpoint", "http://127.0.0.1:9"], "no credentials"),
         (&["--target", "../escape"], "--target"),
         (&["--logfile", "/nonexistent/dir/run.log"], "--logfile"),
         (&["--region", ""], "--region is empty"),
@@ -186,7 +186,7 @@ fn bad_input_is_a_one_line_error_and_exit_2() {
                 "--secret-key",
                 "x",
             ],
-            "AWS_ACCESS_KEY_ID (--access-key) is empty",
+            "--access-key is empty",
         ),
     ];
     for (args, message) in cases {
