@@ -21,13 +21,13 @@ use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::meta::region::ProvideRegion;
 use aws_config::profile::{ProfileFileCredentialsProvider, ProfileFileRegionProvider};
 use aws_config::provider_config::ProviderConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_runtime_api::client::http::{
     http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::service_config::ServiceConfigKey;
@@ -244,18 +244,16 @@ pub async fn resolve(flags: Flags<'_>, chain: Chain<'_>) -> Result<Settings> {
         }
         (None, None) if missing => KeySource::Missing(profile.clone()),
         (None, None) => {
-            let from_env =
-                matches!(chain, Chain::Standard { .. }) && env_set("AWS_ACCESS_KEY_ID");
+            let from_env = matches!(chain, Chain::Standard { .. }) && env_set("AWS_ACCESS_KEY_ID");
             match needs_http {
                 Some(key) if !from_env => KeySource::Refused(format!(
                     "profile {profile} uses {key}, which needs an AWS HTTP client this build \
                      does not have: give the profile keys or a credential_process, or set \
                      AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
                 )),
-                _ if from_env => KeySource::Chain(
-                    provider,
-                    "the environment (AWS_ACCESS_KEY_ID)".to_string(),
-                ),
+                _ if from_env => {
+                    KeySource::Chain(provider, "the environment (AWS_ACCESS_KEY_ID)".to_string())
+                }
                 _ => KeySource::Chain(provider, format!("profile {profile}")),
             }
         }
@@ -375,7 +373,10 @@ mod tests {
         assert_eq!(settings.endpoint.as_deref(), Some("http://127.0.0.1:9"));
         assert_eq!(settings.region, "eu-west-3");
         let (keys, from) = settings.keys().await.unwrap();
-        assert_eq!((keys.access_key.as_str(), keys.secret_key.as_str()), ("AK", "SK"));
+        assert_eq!(
+            (keys.access_key.as_str(), keys.secret_key.as_str()),
+            ("AK", "SK")
+        );
         assert!(from.contains("--access-key"), "{from}");
 
         let half = Flags {

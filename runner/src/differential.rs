@@ -42,7 +42,11 @@ impl ReferenceArgs {
                 bail!("--reference {url:?} must be http:// or https://");
             }
         }
-        if self.reference_profile.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        if self
+            .reference_profile
+            .as_deref()
+            .is_some_and(|p| p.trim().is_empty())
+        {
             bail!("--reference-profile is empty");
         }
         Ok(())
@@ -203,9 +207,7 @@ pub fn render_section(results: &Results) -> String {
         d.not_compared.len()
     );
     if !d.cases.is_empty() {
-        out.push_str(
-            "\n| case | differs | target | reference |\n|---|---|---|---|\n",
-        );
+        out.push_str("\n| case | differs | target | reference |\n|---|---|---|---|\n");
         for c in &d.cases {
             let show = |s: &Side| {
                 let mut text = format!("{} ({})", s.observed, s.verdict.name());

@@ -5,8 +5,8 @@
 
 use crate::aws_chain::Settings;
 use crate::cli::Cli;
-use crate::differential::Collected;
 use crate::client::{Addressing, Client, Endpoint};
+use crate::differential::Collected;
 use crate::embedded::EmbeddedServer;
 use crate::executor::{self, RunContext};
 use crate::terminal::Progress;
@@ -203,7 +203,10 @@ async fn reach(cli: &Cli, endpoint: &Endpoint, run_id: &str) -> Result<(Client, 
 
 /// The reference of a differential run, probed like the target.
 async fn reach_reference(cli: &Cli, settings: &Settings) -> Result<Arc<RunContext>> {
-    let url = settings.endpoint.as_deref().context("the reference has no URL")?;
+    let url = settings
+        .endpoint
+        .as_deref()
+        .context("the reference has no URL")?;
     let endpoint =
         crate::cli::endpoint("reference", url, settings, cli.dialect, cli.addressing()).await?;
     let run_id = crate::embedded::run_id();
@@ -248,7 +251,8 @@ fn finish(
         },
     );
     if let Some(reference) = &shared.reference {
-        let collected = std::mem::take(&mut *shared.differences.lock().unwrap_or_else(|p| p.into_inner()));
+        let collected =
+            std::mem::take(&mut *shared.differences.lock().unwrap_or_else(|p| p.into_inner()));
         results.differences = Some(collected.finish(&reference.client.endpoint().url));
     }
     let differ = results

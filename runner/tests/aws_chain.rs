@@ -61,8 +61,15 @@ fn text(bytes: &[u8]) -> String {
 /// A probe that reached the server: exit 0, what the chain gave said, no secret printed.
 fn assert_probed(out: &Output, url: &str, said: &[&str]) {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains(&format!("{url} accepts writes")), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("{url} accepts writes")),
+        "{stdout}"
+    );
     for line in said {
         assert!(stderr.contains(line), "{line:?} not in:\n{stderr}");
     }
@@ -81,15 +88,30 @@ async fn a_profile_chosen_by_flag_or_by_aws_profile_gives_endpoint_region_and_ke
         "keys from profile conformance-test",
     ];
 
-    let out = conformance(dir.path(), &["--probe", "--profile", "conformance-test"], &[]).await;
+    let out = conformance(
+        dir.path(),
+        &["--probe", "--profile", "conformance-test"],
+        &[],
+    )
+    .await;
     assert_probed(&out, &url, &said);
 
-    let out = conformance(dir.path(), &["--probe"], &[("AWS_PROFILE", "conformance-test")]).await;
+    let out = conformance(
+        dir.path(),
+        &["--probe"],
+        &[("AWS_PROFILE", "conformance-test")],
+    )
+    .await;
     assert_probed(&out, &url, &said);
 
     // The keys are used: the same profile with another access key is refused by the server.
     write_files(dir.path(), &url, "AKWRONGKEY0000000000");
-    let out = conformance(dir.path(), &["--probe", "--profile", "conformance-test"], &[]).await;
+    let out = conformance(
+        dir.path(),
+        &["--probe", "--profile", "conformance-test"],
+        &[],
+    )
+    .await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not usable"), "{stderr}");
@@ -122,10 +144,18 @@ async fn aws_endpoint_url_s3_wins_over_aws_endpoint_url_and_the_environment_keys
         ],
     );
     // Without the S3-specific variable the general one is used: nothing listens there.
-    let out = conformance(dir.path(), &["--probe", "--request-timeout", "5"], &env[..1]).await;
+    let out = conformance(
+        dir.path(),
+        &["--probe", "--request-timeout", "5"],
+        &env[..1],
+    )
+    .await;
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("endpoint from AWS_ENDPOINT_URL;"), "{stderr}");
+    assert!(
+        stderr.contains("endpoint from AWS_ENDPOINT_URL;"),
+        "{stderr}"
+    );
     assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
     server.stop().await;
 }

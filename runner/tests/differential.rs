@@ -86,7 +86,12 @@ async fn the_same_server_twice_differs_nowhere() {
     .await;
     reference.stop().await;
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{}\n{stderr}", text(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{stderr}",
+        text(&out.stdout)
+    );
     assert!(stderr.contains(&format!("reference at {url}")), "{stderr}");
     let results = read_json(&reports.path().join("embedded/results.json"));
     let ran = case_ids(&results);
@@ -157,7 +162,9 @@ impl Drop for LocalStack {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn embedded_against_localstack_lists_where_they_differ() {
-    let localstack = tokio::task::spawn_blocking(LocalStack::start).await.unwrap();
+    let localstack = tokio::task::spawn_blocking(LocalStack::start)
+        .await
+        .unwrap();
     let reports = tempfile::tempdir().unwrap();
     with_embedded_baseline(reports.path());
     let out = conformance(
@@ -172,7 +179,12 @@ async fn embedded_against_localstack_lists_where_they_differ() {
     drop(localstack);
     let stderr = text(&out.stderr);
     // Differences fail the run.
-    assert_eq!(out.status.code(), Some(1), "{}\n{stderr}", text(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{stderr}",
+        text(&out.stdout)
+    );
     let results = read_json(&reports.path().join("embedded/results.json"));
     let differences = &results["differences"];
     assert_eq!(differences["compared"], 6, "{differences}");
@@ -181,7 +193,11 @@ async fn embedded_against_localstack_lists_where_they_differ() {
     // Each difference is real: the two sides' recorded outcomes are not the same.
     for d in cases {
         let (t, r) = (&d["target"], &d["reference"]);
-        assert_ne!((&t["observed"], &t["verdict"]), (&r["observed"], &r["verdict"]), "{d}");
+        assert_ne!(
+            (&t["observed"], &t["verdict"]),
+            (&r["observed"], &r["verdict"]),
+            "{d}"
+        );
         let id = d["id"].as_str().unwrap();
         let target_case = results["cases"]
             .as_array()
@@ -219,7 +235,13 @@ async fn the_oracle_lists_the_expectations_the_reference_contradicts() {
     let reports = tempfile::tempdir().unwrap();
     let out = conformance(
         reports.path(),
-        &["--oracle", "--endpoint", &server.url(), "--target", "s3s-oracle"],
+        &[
+            "--oracle",
+            "--endpoint",
+            &server.url(),
+            "--target",
+            "s3s-oracle",
+        ],
         &[
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
             ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
@@ -239,9 +261,15 @@ async fn the_oracle_lists_the_expectations_the_reference_contradicts() {
         .filter_map(|l| l.strip_suffix('"'))
         .filter(|id| id.starts_with(FILTER))
         .collect();
-    assert!(!known.is_empty(), "the embedded baseline lists no {FILTER} deviation");
+    assert!(
+        !known.is_empty(),
+        "the embedded baseline lists no {FILTER} deviation"
+    );
     for id in &known {
-        assert!(oracle.contains(&format!("| `{id}` |")), "{id} missing:\n{oracle}");
+        assert!(
+            oracle.contains(&format!("| `{id}` |")),
+            "{id} missing:\n{oracle}"
+        );
     }
     let listed = oracle.lines().filter(|l| l.starts_with("| `")).count();
     assert_eq!(listed, known.len(), "{oracle}");

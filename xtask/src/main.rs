@@ -271,7 +271,9 @@ fn main() -> ExitCode {
         Commands::Codegen { check } => codegen::run(&root(), check),
         Commands::Run { args } => return runner(&args),
         Commands::Oracle { args } => {
-            let args: Vec<String> = std::iter::once("--oracle".to_string()).chain(args).collect();
+            let args: Vec<String> = std::iter::once("--oracle".to_string())
+                .chain(args)
+                .collect();
             return runner(&args);
         }
         Commands::Baseline {
