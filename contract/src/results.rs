@@ -80,6 +80,46 @@ pub struct Results {
     pub cases: Vec<CaseResult>,
     /// Everything that changes from run to run, kept apart so reports diff cleanly.
     pub run_info: RunInfo,
+    /// A differential run (`--reference`): where the reference and the target answered
+    /// differently, expectations aside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differences: Option<Differences>,
+}
+
+/// What a differential run found: each case ran against the reference and the target.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Differences {
+    /// The reference endpoint's URL.
+    pub reference: String,
+    /// Cases that ran on both sides and were compared.
+    pub compared: usize,
+    /// Cases not compared (not run, or no answer, on one side), with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_compared: Vec<String>,
+    /// The compared cases whose outcomes differ, sorted by id.
+    pub cases: Vec<Difference>,
+}
+
+/// One case the reference and the target answered differently.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    pub id: String,
+    /// What differs: `status`, `code`, `checks` (the same status and code, but the
+    /// members, headers or bytes the checks look at differ).
+    pub differs: Vec<String>,
+    pub target: Side,
+    pub reference: Side,
+}
+
+/// One side's outcome of a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// `200`, `403 AccessDenied`.
+    pub observed: String,
+    pub verdict: Verdict,
+    /// The first finding of the checks, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,6 +163,7 @@ impl Results {
             capabilities,
             cases,
             run_info,
+            differences: None,
         }
     }
 }

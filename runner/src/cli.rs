@@ -1,5 +1,6 @@
 //! The runner's command line, and what it means once checked.
 
+use crate::aws_chain::{self, Chain, Flags, Settings};
 use crate::client::{Addressing, Endpoint};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -11,23 +12,40 @@ use std::time::Duration;
 #[command(
     name = "cargo xtask run",
     about = "Run the multipart-copy conformance cases against an S3 endpoint",
-    after_help = "Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN \
-                  (or the flags). Without --endpoint an embedded s3s-fs server is started on 127.0.0.1."
+    after_help = "Endpoint, region and keys: a flag given wins; otherwise the standard AWS chain \
+                  (aws-config): AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; AWS_REGION, AWS_DEFAULT_REGION; \
+                  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; then the profile \
+                  (--profile, AWS_PROFILE, or default) of ~/.aws/config and ~/.aws/credentials \
+                  (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE): endpoint_url, region, keys or \
+                  credential_process. Without an endpoint from any of them an embedded s3s-fs \
+                  server is started on 127.0.0.1.\n\n\
+                  Exit status: 0 the target behaves as its baseline says; 1 a regression or an \
+                  unexpected pass, with --reference also any case whose outcomes differ, with \
+                  --oracle any expectation the endpoint contradicts; 2 usage or setup error; \
+                  130 interrupted."
 )]
 pub struct Cli {
-    /// The S3 endpoint, e.g. http://127.0.0.1:9000. Without it: the embedded s3s-fs server.
+    /// The S3 endpoint, e.g. http://127.0.0.1:9000 (else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
+    /// the profile's endpoint_url). Without any: the embedded s3s-fs server.
     #[arg(long)]
     pub endpoint: Option<String>,
     /// Name of the target in trial names and under reports/ (default: `embedded`, or host-port).
     #[arg(long)]
     pub target: Option<String>,
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    /// The signing region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's; us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// An AWS credentials profile of the shared config and credentials files (else AWS_PROFILE).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Access key id (else AWS_ACCESS_KEY_ID, else the profile's).
+    #[arg(long)]
     pub access_key: Option<String>,
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    /// Secret access key (else AWS_SECRET_ACCESS_KEY, else the profile's).
+    #[arg(long)]
     pub secret_key: Option<String>,
-    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    /// Session token (else AWS_SESSION_TOKEN, else the profile's).
+    #[arg(long)]
     pub session_token: Option<String>,
     /// Bucket in the path (the default), or in the host name.
     #[arg(long, value_enum, default_value = "path")]
@@ -39,9 +57,9 @@ pub struct Cli {
     /// otherwise; the report says when they were not.
     #[arg(long)]
     pub insecure: bool,
-    /// The expectations to judge by: aws or oss.
+    /// The dialect requests are sent in and the expectations judged by: aws or oss.
     #[arg(long, default_value = "aws")]
-    pub profile: Dialect,
+    pub dialect: Dialect,
     /// Where reports go (default: reports/ of the workspace). Runs narrowed by a filter
     /// or --skip write reports only when this is given.
     #[arg(long)]
@@ -60,8 +78,15 @@ pub struct Cli {
     #[arg(long)]
     pub probe: bool,
     #[command(flatten)]
+    pub reference: crate::differential::ReferenceArgs,
+    #[command(flatten)]
     pub test: libtest_mimic::Arguments,
 }
+
+/// What `--profile aws|oss` (the dialect, before `--dialect`) gets when no credentials
+/// profile has that name.
+pub const OLD_PROFILE_FLAG: &str =
+    "--profile now names an AWS credentials profile; the dialect flag is --dialect aws|oss";
 
 /// Where a run's files go and how they are named.
 pub struct Paths {
@@ -92,20 +117,20 @@ impl Cli {
         self.test.filter.is_some() || !self.test.skip.is_empty()
     }
 
-    /// Checks what clap cannot (empty keys, a log file that cannot be made).
+    /// Checks what clap cannot (empty keys, a log file that cannot be made, the old
+    /// meaning of --profile).
     pub fn check(&self) -> Result<()> {
         for (name, value) in [
-            ("--region", Some(&self.region)),
-            ("AWS_ACCESS_KEY_ID (--access-key)", self.access_key.as_ref()),
-            (
-                "AWS_SECRET_ACCESS_KEY (--secret-key)",
-                self.secret_key.as_ref(),
-            ),
+            ("--region", self.region.as_ref()),
+            ("--access-key", self.access_key.as_ref()),
+            ("--secret-key", self.secret_key.as_ref()),
+            ("--profile", self.profile.as_ref()),
         ] {
             if value.is_some_and(|v| v.trim().is_empty()) {
                 bail!("{name} is empty");
             }
         }
+        self.reference.check()?;
         // libtest-mimic panics on a log file it cannot create: find out first.
         if let Some(path) = &self.test.logfile {
             std::fs::File::create(path)
@@ -114,8 +139,9 @@ impl Cli {
         Ok(())
     }
 
-    pub fn paths(&self) -> Result<Paths> {
-        let target = match (&self.target, &self.endpoint) {
+    /// Where the run's files go, for the endpoint the settings name (None: embedded).
+    pub fn paths(&self, endpoint: Option<&str>) -> Result<Paths> {
+        let target = match (&self.target, endpoint) {
             (Some(t), _) => t.clone(),
             (None, None) => "embedded".into(),
             (None, Some(url)) => {
@@ -148,39 +174,92 @@ impl Cli {
         })
     }
 
-    /// The endpoint given with --endpoint and its credentials (None: the embedded target).
-    pub fn external_endpoint(&self) -> Result<Option<Endpoint>> {
-        let Some(url) = &self.endpoint else {
+    /// The flags that say where requests go and as whom.
+    pub fn flags(&self) -> Flags<'_> {
+        Flags {
+            endpoint: self.endpoint.as_deref(),
+            region: self.region.as_deref(),
+            access_key: self.access_key.as_deref(),
+            secret_key: self.secret_key.as_deref(),
+            session_token: self.session_token.as_deref(),
+        }
+    }
+
+    pub fn addressing(&self) -> Addressing {
+        if self.path_style {
+            Addressing::Path
+        } else {
+            self.addressing
+        }
+    }
+
+    /// Flags and the AWS chain read: the endpoint (None: the embedded target), the region,
+    /// and where the keys will come from.
+    pub async fn settings(&self) -> Result<Settings> {
+        let chain = Chain::Standard {
+            profile: self.profile.as_deref(),
+        };
+        let settings = aws_chain::resolve(self.flags(), chain).await?;
+        // The old dialect flag, unless a credentials profile of that name exists.
+        if let (Some("aws" | "oss"), true) = (self.profile.as_deref(), settings.profile_missing()) {
+            bail!(OLD_PROFILE_FLAG);
+        }
+        if let (Some(name), true) = (&self.profile, settings.profile_missing()) {
+            bail!(
+                "--profile {name}: no such profile in the AWS config or credentials file \
+                 (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE; ~/.aws/config, ~/.aws/credentials)"
+            );
+        }
+        if let (Some(name), None) = (&self.profile, &settings.endpoint) {
+            bail!(
+                "--profile {name}: the profile names no endpoint_url and none is set \
+                 (--endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL); for Amazon S3 give \
+                 --endpoint https://s3.<region>.amazonaws.com"
+            );
+        }
+        Ok(settings)
+    }
+
+    /// The endpoint the settings name, with its keys (None: the embedded target).
+    pub async fn external_endpoint(&self, settings: &Settings) -> Result<Option<Endpoint>> {
+        let Some(url) = &settings.endpoint else {
             return Ok(None);
         };
-        let parsed = parse_url(url)?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            bail!("--endpoint {url:?} must be http:// or https://");
-        }
-        let access_key = self
-            .access_key
-            .clone()
-            .context("no access key: set AWS_ACCESS_KEY_ID (or --access-key) for --endpoint")?;
-        let secret_key = self
-            .secret_key
-            .clone()
-            .context("no secret key: set AWS_SECRET_ACCESS_KEY (or --secret-key) for --endpoint")?;
-        Ok(Some(Endpoint {
-            url: url.trim_end_matches('/').to_string(),
-            region: self.region.clone(),
-            access_key,
-            secret_key,
-            session_token: self.session_token.clone(),
-            dialect: self.profile,
-            addressing: if self.path_style {
-                Addressing::Path
-            } else {
-                self.addressing
-            },
-        }))
+        endpoint("target", url, settings, self.dialect, self.addressing())
+            .await
+            .map(Some)
     }
 }
 
+/// An endpoint of these settings: its URL checked, its keys asked of the chain. Says on
+/// stderr where endpoint, region and keys came from (never a secret).
+pub async fn endpoint(
+    role: &str,
+    url: &str,
+    settings: &Settings,
+    dialect: Dialect,
+    addressing: Addressing,
+) -> Result<Endpoint> {
+    let parsed = parse_url(url)?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        bail!("endpoint {url:?} must be http:// or https://");
+    }
+    let (keys, from) = settings.keys().await?;
+    eprintln!(
+        "{role} {url}: {}; keys from {from}",
+        settings.origins.join("; ")
+    );
+    Ok(Endpoint {
+        url: url.trim_end_matches('/').to_string(),
+        region: settings.region.clone(),
+        access_key: keys.access_key,
+        secret_key: keys.secret_key,
+        session_token: keys.session_token,
+        dialect,
+        addressing,
+    })
+}
+
 fn parse_url(url: &str) -> Result<reqwest::Url> {
-    reqwest::Url::parse(url).with_context(|| format!("--endpoint {url:?} is not a URL"))
+    reqwest::Url::parse(url).with_context(|| format!("endpoint {url:?} is not a URL"))
 }

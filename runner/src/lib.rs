@@ -8,10 +8,12 @@
 //! descriptions; `reproduce` the lines that send a deviating request again.
 #![forbid(unsafe_code)]
 
+pub mod aws_chain;
 pub mod checksum;
 pub mod cli;
 pub mod client;
 pub mod content;
+pub mod differential;
 pub mod embedded;
 pub mod executor;
 pub mod fixtures;

@@ -3,8 +3,10 @@
 //! reports. Exit 0: as the baseline says; 1: a regression or an unexpected pass; 2: usage
 //! or setup error; 130: interrupted.
 
+use crate::aws_chain::Settings;
 use crate::cli::Cli;
 use crate::client::{Addressing, Client, Endpoint};
+use crate::differential::Collected;
 use crate::embedded::EmbeddedServer;
 use crate::executor::{self, RunContext};
 use crate::terminal::Progress;
@@ -31,6 +33,9 @@ pub fn load_cases() -> Result<Vec<Case>> {
 /// What every trial shares while the run goes on.
 struct Shared {
     ctx: Arc<RunContext>,
+    /// `--reference`: each case runs there too, and the two outcomes are compared.
+    reference: Option<Arc<RunContext>>,
+    differences: Mutex<Collected>,
     baseline: Baseline,
     baseline_label: String,
     /// Opt-in cases run (`--ignored` or `--include-ignored`).
@@ -62,8 +67,8 @@ struct Target {
 }
 
 impl Target {
-    async fn start(cli: &Cli) -> Result<Target> {
-        if let Some(endpoint) = cli.external_endpoint()? {
+    async fn start(cli: &Cli, settings: &Settings) -> Result<Target> {
+        if let Some(endpoint) = cli.external_endpoint(settings).await? {
             return Ok(Target {
                 endpoint,
                 embedded: None,
@@ -73,12 +78,12 @@ impl Target {
         Ok(Target {
             endpoint: Endpoint {
                 url: server.url(),
-                region: cli.region.clone(),
+                region: settings.region.clone(),
                 access_key: server.access_key.clone(),
                 secret_key: server.secret_key.clone(),
                 session_token: None,
                 addressing: Addressing::Path,
-                dialect: cli.profile,
+                dialect: cli.dialect,
             },
             embedded: Some(server),
         })
@@ -93,21 +98,36 @@ impl Target {
 
 pub fn run(mut cli: Cli) -> Result<ExitCode> {
     cli.check()?;
-    let paths = cli.paths()?;
-    let cases = load_cases()?;
-    let baseline = Baseline::load(&paths.baseline)?;
-    if cli.test.list {
-        list(&cli, &paths.target, &cases);
-        return Ok(ExitCode::SUCCESS);
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let settings = runtime.block_on(cli.settings())?;
+    let paths = cli.paths(settings.endpoint.as_deref())?;
+    let cases = load_cases()?;
+    // The oracle judges by the expectations alone.
+    let baseline = if cli.reference.oracle {
+        Baseline::default()
+    } else {
+        Baseline::load(&paths.baseline)?
+    };
+    if cli.test.list {
+        list(&cli, &paths.target, &cases);
+        return Ok(ExitCode::SUCCESS);
+    }
     let started = (Instant::now(), httpdate::fmt_http_date(SystemTime::now()));
-    let target = runtime.block_on(Target::start(&cli))?;
+    let reference_settings = runtime.block_on(cli.reference.settings(&cli, &settings))?;
+    let target = runtime.block_on(Target::start(&cli, &settings))?;
     let run_id = crate::embedded::run_id();
-    let (client, capabilities) = match runtime.block_on(reach(&cli, &target.endpoint, &run_id)) {
+    let reached = runtime.block_on(async {
+        let target = reach(&cli, &target.endpoint, &run_id).await?;
+        let reference = match &reference_settings {
+            Some(s) => Some(reach_reference(&cli, s).await?),
+            None => None,
+        };
+        anyhow::Ok((target, reference))
+    });
+    let ((client, capabilities), reference) = match reached {
         Ok(reached) => reached,
         Err(e) => {
             runtime.block_on(target.stop());
@@ -142,13 +162,15 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
     }
     let shared = Arc::new(Shared {
         ctx: Arc::new(RunContext {
+            region: client.endpoint().region.clone(),
             client,
-            region: cli.region.clone(),
             run_id,
-            profile: cli.profile,
+            profile: cli.dialect,
             capabilities,
             case_timeout: cli.case_timeout(),
         }),
+        reference,
+        differences: Mutex::default(),
         baseline,
         baseline_label: paths.baseline_label.clone(),
         opted_in: cli.test.ignored || cli.test.include_ignored,
@@ -173,10 +195,33 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
 /// The client of the target, once a probe found it accepts writes, and what it supports.
 async fn reach(cli: &Cli, endpoint: &Endpoint, run_id: &str) -> Result<(Client, BTreeSet<String>)> {
     let client = Client::new(endpoint.clone(), cli.request_timeout(), cli.insecure)?;
-    let capabilities = crate::probe::probe(&client, &cli.region, run_id)
+    let capabilities = crate::probe::probe(&client, &endpoint.region, run_id)
         .await
         .with_context(|| format!("the target at {} is not usable", endpoint.url))?;
     Ok((client, capabilities))
+}
+
+/// The reference of a differential run, probed like the target.
+async fn reach_reference(cli: &Cli, settings: &Settings) -> Result<Arc<RunContext>> {
+    let url = settings
+        .endpoint
+        .as_deref()
+        .context("the reference has no URL")?;
+    let endpoint =
+        crate::cli::endpoint("reference", url, settings, cli.dialect, cli.addressing()).await?;
+    let run_id = crate::embedded::run_id();
+    let (client, capabilities) = reach(cli, &endpoint, &run_id)
+        .await
+        .context("--reference")?;
+    eprintln!("reference at {url} (capabilities: {})", join(&capabilities));
+    Ok(Arc::new(RunContext {
+        region: endpoint.region.clone(),
+        client,
+        run_id,
+        profile: cli.dialect,
+        capabilities,
+        case_timeout: cli.case_timeout(),
+    }))
 }
 
 /// The record of the run: results.json and the rest unless the run was narrowed, the
@@ -190,9 +235,9 @@ fn finish(
 ) -> Result<ExitCode> {
     let interrupted = shared.interrupted.load(Ordering::SeqCst);
     let ctx = &shared.ctx;
-    let results = Results::new(
+    let mut results = Results::new(
         &paths.target,
-        cli.profile,
+        cli.dialect,
         ctx.capabilities.iter().cloned().collect(),
         shared.take_results(),
         RunInfo {
@@ -205,6 +250,26 @@ fn finish(
             insecure: cli.insecure,
         },
     );
+    if let Some(reference) = &shared.reference {
+        let collected =
+            std::mem::take(&mut *shared.differences.lock().unwrap_or_else(|p| p.into_inner()));
+        results.differences = Some(collected.finish(&reference.client.endpoint().url));
+    }
+    let differ = results
+        .differences
+        .as_ref()
+        .is_some_and(|d| !d.cases.is_empty());
+    if cli.reference.oracle {
+        let contradicted = crate::differential::write_oracle(paths, &results)?;
+        shared.progress.print_summary(&results);
+        return Ok(if interrupted {
+            ExitCode::from(130)
+        } else if contradicted > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     if cli.narrowed() && cli.reports_dir.is_none() {
         eprintln!("a filtered run: reports/ left as it was (give --reports-dir to write this run's reports)");
     } else {
@@ -214,7 +279,7 @@ fn finish(
     Ok(if interrupted {
         eprintln!("the run was interrupted: the report covers the cases that ran");
         ExitCode::from(130)
-    } else if failed {
+    } else if failed || differ {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -295,6 +360,14 @@ fn judge(shared: &Shared, case: &Case, index: usize) -> Result<Completion, Faile
         return completion;
     }
     let result = execute(shared, case, index)?;
+    if let Some(reference) = &shared.reference {
+        let theirs = run_on(shared, reference, case, index)?.result;
+        shared
+            .differences
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(&result, &theirs);
+    }
     let comparison = baseline::compare(&shared.baseline, &result, &shared.baseline_label);
     let verdict = result.verdict;
     let summary = result.details.first().cloned().unwrap_or_default();
@@ -363,9 +436,25 @@ fn not_run(shared: &Shared, case: &Case) -> Option<Result<Completion, Failed>> {
 /// this thread sleeps until the case is over instead of being woken for every read and
 /// write. Keeps count of cases in a row that found the target unreachable.
 fn execute(shared: &Shared, case: &Case, index: usize) -> Result<CaseResult, Failed> {
+    let outcome = run_on(shared, &shared.ctx, case, index)?;
+    if outcome.target_unreachable {
+        shared.unreachable_streak.fetch_add(1, Ordering::SeqCst);
+    } else {
+        shared.unreachable_streak.store(0, Ordering::SeqCst);
+    }
+    Ok(outcome.result)
+}
+
+/// Runs the case against the endpoint of `ctx` (the target, or the reference).
+fn run_on(
+    shared: &Shared,
+    ctx: &Arc<RunContext>,
+    case: &Case,
+    index: usize,
+) -> Result<executor::Outcome, Failed> {
     let task = {
         // The task outlives this borrow: it gets its own copies.
-        let ctx = shared.ctx.clone();
+        let ctx = ctx.clone();
         let case = case.clone();
         shared
             .handle
@@ -377,10 +466,5 @@ fn execute(shared: &Shared, case: &Case, index: usize) -> Result<CaseResult, Fai
         // Only a runtime shutting down cancels a task.
         Err(e) => return Err(Failed::from(format!("the case was cancelled: {e}"))),
     };
-    if outcome.target_unreachable {
-        shared.unreachable_streak.fetch_add(1, Ordering::SeqCst);
-    } else {
-        shared.unreachable_streak.store(0, Ordering::SeqCst);
-    }
-    Ok(outcome.result)
+    Ok(outcome)
 }

@@ -170,10 +170,10 @@ fn bad_input_is_a_one_line_error_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["--no-such-flag"], "unexpected argument"),
-        (&["--profile", "gcs"], "invalid value"),
+        (&["--dialect", "gcs"], "invalid value"),
         (&["--endpoint", "not a url"], "is not a URL"),
         (&["--endpoint", "ftp://127.0.0.1:1"], "must be http"),
-        (&["--endpoint", "http://127.0.0.1:9"], "no access key"),
+        (&["--endpoint", "http://127.0.0.1:9"], "no credentials"),
         (&["--target", "../escape"], "--target"),
         (&["--logfile", "/nonexistent/dir/run.log"], "--logfile"),
         (&["--region", ""], "--region is empty"),
@@ -186,7 +186,7 @@ fn bad_input_is_a_one_line_error_and_exit_2() {
                 "--secret-key",
                 "x",
             ],
-            "AWS_ACCESS_KEY_ID (--access-key) is empty",
+            "--access-key is empty",
         ),
     ];
     for (args, message) in cases {
@@ -202,7 +202,9 @@ fn bad_input_is_a_one_line_error_and_exit_2() {
 fn an_unreachable_endpoint_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     // Port 9 (discard) on loopback: nothing listens there.
-    let out = Command::new(env!("CARGO_BIN_EXE_conformance"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    common::clear_aws_chain(&mut command);
+    let out = command
         .args([
             "--endpoint",
             "http://127.0.0.1:9",
@@ -220,7 +222,14 @@ fn an_unreachable_endpoint_is_a_clear_error() {
     assert!(stderr.contains("not usable"), "{stderr}");
     assert!(stderr.contains("connection failed"), "{stderr}");
     assert!(!stderr.contains("secret-never-printed"));
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    // One line says where endpoint, region and keys came from; the error is one line.
+    let lines: Vec<&str> = stderr.trim().lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].contains("keys from the environment (AWS_ACCESS_KEY_ID)"),
+        "{stderr}"
+    );
+    assert!(lines[1].starts_with("error: "), "{stderr}");
     assert!(!dir.path().join("127.0.0.1-9/results.json").exists());
 }
 

@@ -42,6 +42,13 @@ enum Commands {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The oracle check: `run --oracle`, the suite against a reference endpoint; the cases
+    /// whose expectations it contradicts go to reports/<target>/oracle.md.
+    #[command(disable_help_flag = true)]
+    Oracle {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Baselines of known deviations.
     Baseline {
         #[command(subcommand)]
@@ -263,6 +270,12 @@ fn main() -> ExitCode {
         }
         Commands::Codegen { check } => codegen::run(&root(), check),
         Commands::Run { args } => return runner(&args),
+        Commands::Oracle { args } => {
+            let args: Vec<String> = std::iter::once("--oracle".to_string())
+                .chain(args)
+                .collect();
+            return runner(&args);
+        }
         Commands::Baseline {
             command: BaselineCommand::Update { target },
         } => update_baseline(&target),

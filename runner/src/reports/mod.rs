@@ -15,7 +15,8 @@ pub fn write(paths: &Paths, results: &Results, baseline: &Baseline) -> Result<()
     let mut json = serde_json::to_string_pretty(results)?;
     json.push('\n');
     write_file(&dir.join("results.json"), json.as_bytes())?;
-    let summary = summary::render(results, baseline)?;
+    let mut summary = summary::render(results, baseline)?;
+    summary.push_str(&crate::differential::render_section(results));
     write_file(&dir.join("summary.md"), summary.as_bytes())?;
     let junit = junit::render(results, baseline)?;
     write_file(&dir.join("junit.xml"), junit.as_bytes())?;

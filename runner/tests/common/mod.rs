@@ -54,5 +54,31 @@ pub fn runner(reports: &Path) -> std::process::Command {
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("GITHUB_STEP_SUMMARY");
+    clear_aws_chain(&mut command);
     command
+}
+
+/// Nothing of the standard AWS chain from whoever runs the tests: no endpoint, region or
+/// profile from the environment, and config and credentials files that do not exist
+/// (tests that need them point these at their own).
+pub fn clear_aws_chain(command: &mut std::process::Command) {
+    for name in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ] {
+        command.env_remove(name);
+    }
+    let none = std::env::temp_dir().join("conformance-tests-no-such-aws-file");
+    command
+        .env("AWS_CONFIG_FILE", &none)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &none)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
 }
