@@ -2,18 +2,28 @@
 //! and shows targets × features, from reports/<target>/results.json.
 //!
 //! Reads each target's results.json (and baseline.toml, to say which deviations are
-//! known) and writes reports/matrix.md and reports/matrix.html: one row per target, one
-//! column per feature (in suites/FEATURES.toml order), each cell the verdict counts of
-//! that target's cases with that feature, coloured by the worst weight among them and
-//! linking to the list of those cases further down the same page. Nothing volatile goes
-//! in, so the same reports give the same bytes.
+//! known) and writes reports/matrix.md and reports/matrix.html. Each target gets a score:
+//! the share of the cases that ran which behave as AWS does (pass or a tolerated
+//! alternative), beside its count of critical deviations; skipped cases are left out of
+//! the share and counted apart, so a target is not marked down for what was not asked of
+//! it. Targets are ordered by score. One column per feature (in suites/FEATURES.toml
+//! order, split by operation where a behaviour is shared), each cell the share of that
+//! feature's cases, linking to the list of those cases further down the same page. Each
+//! target's results are compared with the version committed in git (HEAD) to list new
+//! deviations and fixed ones. Nothing volatile goes in, so the same reports and the same
+//! HEAD give the same bytes.
+
+mod history;
+pub(crate) mod jobs;
 
 use anyhow::{bail, Context, Result};
 use contract::baseline::{Baseline, Deviation};
 use contract::results::{CaseResult, Column, Results};
 use contract::vocabulary::Vocabulary;
 use contract::{Severity, Verdict};
+use history::{Change, Previous};
 use serde::Serialize;
+use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -27,6 +37,10 @@ pub struct Args {
     /// reports/<target>/.
     #[arg(long)]
     pub from_reports: bool,
+    /// How many targets run side by side (each its own server on its own ports).
+    #[arg(long, default_value_t = jobs::default_jobs(),
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub jobs: u16,
 }
 
 pub fn run(root: &Path, args: Args) -> Result<()> {
@@ -34,7 +48,18 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     let differed = if args.from_reports {
         Vec::new()
     } else {
-        run_targets(root, &args.targets)?
+        let names = runnable_targets(root, &args.targets)?;
+        let run = jobs::run_targets(root, &names, &reports, args.jobs.into())?;
+        eprintln!(
+            "ran {} targets, {} side by side, in {}",
+            run.outcomes.len(),
+            args.jobs,
+            jobs::minutes(run.wall)
+        );
+        run.outcomes
+            .iter()
+            .filter_map(jobs::Outcome::problem)
+            .collect()
     };
     let targets = select_targets(&reports, &args.targets)?;
     let features = feature_order(&root.join("suites/FEATURES.toml"))?;
@@ -43,7 +68,10 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         println!("wrote {}", path.display());
     }
     for t in &matrix.targets {
-        println!("{}: {}", t.name, t.verdict_line);
+        println!(
+            "{}. {}: {}; since the committed report: {}",
+            t.rank, t.name, t.headline, t.change.summary
+        );
     }
     if !differed.is_empty() {
         bail!("{}", differed.join("; "));
@@ -51,11 +79,10 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Runs each requested target in turn into reports/, one server at a time. A target that
-/// cannot run keeps its old reports; the rest still run. Returns what did not match its
-/// baseline, for the exit status once the matrix is written.
-fn run_targets(root: &Path, requested: &[String]) -> Result<Vec<String>> {
-    let names: Vec<String> = if requested.iter().any(|t| t == "all") {
+/// The targets `--targets` names that this command can start: `all` is every installed
+/// one (saying which are not installed). An unknown name is refused before anything runs.
+fn runnable_targets(root: &Path, requested: &[String]) -> Result<Vec<String>> {
+    if requested.iter().any(|t| t == "all") {
         let (ready, missing): (Vec<&str>, Vec<&str>) = crate::targets::all()
             .into_iter()
             .partition(|t| crate::targets::installed(root, t));
@@ -65,35 +92,18 @@ fn run_targets(root: &Path, requested: &[String]) -> Result<Vec<String>> {
                 missing.join(", ")
             );
         }
-        ready.into_iter().map(String::from).collect()
-    } else {
-        for t in requested {
-            if !crate::targets::is_known(t) {
-                bail!(
-                    "--targets {t:?}: not a target this command can start (known: {}; \
-                     --from-reports reads any folder under reports/)",
-                    crate::targets::all().join(", ")
-                );
-            }
-        }
-        requested.to_vec()
-    };
-    let reports = root.join("reports");
-    let mut differed = Vec::new();
-    for name in &names {
-        eprintln!("==> {name}");
-        match crate::targets::run(root, name, &reports) {
-            Ok(0) => {}
-            Ok(1) => differed.push(format!(
-                "{name} does not match reports/{name}/baseline.toml (see reports/{name}/summary.md)"
-            )),
-            Ok(code) => differed.push(format!(
-                "{name}: the run failed (exit {code}); its reports were left as they were"
-            )),
-            Err(e) => differed.push(format!("{name}: {e:#}")),
+        return Ok(ready.into_iter().map(String::from).collect());
+    }
+    for t in requested {
+        if !crate::targets::is_known(t) {
+            bail!(
+                "--targets {t:?}: not a target this command can start (known: {}; \
+                 --from-reports reads any folder under reports/)",
+                crate::targets::all().join(", ")
+            );
         }
     }
-    Ok(differed)
+    Ok(requested.to_vec())
 }
 
 /// The targets named by `--targets`, each checked to have a results.json.
@@ -159,6 +169,114 @@ pub fn feature_order(path: &Path) -> Result<Vec<String>> {
     Ok(vocabulary.features.names().map(str::to_string).collect())
 }
 
+/// The cases of a target (or of one of its cells) counted the way the score counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub cases: usize,
+    /// pass or pass-alternative.
+    pub behaves: usize,
+    pub critical: usize,
+    /// skipped: a capability is missing, or the baseline says not to run the case.
+    pub not_run: usize,
+    /// harness-error: the harness could not judge the case.
+    pub not_judged: usize,
+}
+
+impl Tally {
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a CaseResult>) -> Tally {
+        let mut t = Tally::default();
+        for c in cases {
+            t.cases += 1;
+            match c.verdict.severity() {
+                Severity::Pass => t.behaves += 1,
+                Severity::Critical => t.critical += 1,
+                Severity::Skipped => t.not_run += 1,
+                Severity::HarnessError => t.not_judged += 1,
+                _ => {}
+            }
+        }
+        t
+    }
+
+    /// The cases the score is taken over: those that ran and were judged.
+    pub fn ran(&self) -> usize {
+        self.cases - self.not_run - self.not_judged
+    }
+
+    /// The better score first; a target where nothing ran comes last.
+    fn better(&self, other: &Tally) -> Ordering {
+        match (self.ran(), other.ran()) {
+            (0, 0) => Ordering::Equal,
+            (0, _) => Ordering::Greater,
+            (_, 0) => Ordering::Less,
+            // a/b > c/d  ⇔  a·d > c·b, without rounding.
+            (a, b) => (other.behaves * a).cmp(&(self.behaves * b)),
+        }
+    }
+
+    /// `89.5 %`, rounded down so that 100 % means every case that ran; None when none ran.
+    pub fn score(&self) -> Option<String> {
+        (self.ran() > 0).then(|| tenths(self.behaves, self.ran(), false))
+    }
+
+    /// The critical share, rounded up: a compatibility figure is never overstated.
+    fn critical_share(&self) -> Option<String> {
+        (self.ran() > 0).then(|| tenths(self.critical, self.ran(), true))
+    }
+
+    /// `89.5 % behave as AWS does (283 of 316 that ran) · 10 critical (3.2 %) · not run: 0`.
+    pub fn headline(&self) -> String {
+        let mut line = match (self.score(), self.critical_share()) {
+            (Some(score), Some(critical)) => format!(
+                "{score} behave as AWS does ({} of {} that ran) · {} critical ({critical})",
+                self.behaves,
+                self.ran(),
+                self.critical
+            ),
+            _ => "no case ran".to_string(),
+        };
+        line.push_str(&format!(" · not run: {}", self.not_run));
+        if self.not_judged > 0 {
+            line.push_str(&format!(
+                " · not judged (harness error): {}",
+                self.not_judged
+            ));
+        }
+        line
+    }
+}
+
+/// `n / d` as a percentage with one decimal, rounded down (or up).
+fn tenths(n: usize, d: usize, up: bool) -> String {
+    let scaled = n * 1000;
+    let t = if up { scaled.div_ceil(d) } else { scaled / d };
+    format!("{}.{} %", t / 10, t % 10)
+}
+
+/// `92 %`, rounded down.
+fn whole_percent(n: usize, d: usize) -> String {
+    format!("{} %", n * 100 / d)
+}
+
+/// A cell's background: the share of its cases that behave as AWS does.
+const BANDS: [(&str, usize, &str); 5] = [
+    ("share-all", 100, "every case that ran"),
+    ("share-90", 90, "90 % or more"),
+    ("share-75", 75, "75 % or more"),
+    ("share-50", 50, "50 % or more"),
+    ("share-low", 0, "less than 50 %"),
+];
+
+fn band(t: &Tally) -> &'static str {
+    if t.ran() == 0 {
+        return "share-none";
+    }
+    BANDS
+        .iter()
+        .find(|(_, floor, _)| t.behaves * 100 >= floor * t.ran())
+        .map_or("share-low", |(class, _, _)| class)
+}
+
 #[derive(Serialize)]
 struct Count {
     verdict: &'static str,
@@ -191,8 +309,16 @@ struct Cell {
     anchor: String,
     /// No case of the target has this feature.
     empty: bool,
+    /// `92 %` of the cases that ran behave as AWS does, or `not run`.
+    share: String,
+    /// CSS class of the share (see BANDS).
+    band: &'static str,
+    /// The worst verdict's severity.
     shade: &'static str,
     mark: &'static str,
+    tally: Tally,
+    /// `localstack · range: 92 % behave as AWS does (…): 5 pass · 2 wrong-code`.
+    title: String,
     /// `5 pass · 2 wrong-code`.
     text: String,
     counts: Vec<Count>,
@@ -201,21 +327,58 @@ struct Cell {
     entries: Vec<Entry>,
 }
 
+/// One part of a target's bar in the chart.
+#[derive(Serialize)]
+struct Segment {
+    /// CSS class (a severity name).
+    class: &'static str,
+    n: usize,
+    what: &'static str,
+    /// Position and width in the SVG's units.
+    x: String,
+    width: String,
+}
+
 #[derive(Serialize)]
 struct TargetRow {
+    rank: usize,
     name: String,
     profile: String,
+    tally: Tally,
+    /// `89.5 %`, or `no case ran`.
+    score: String,
+    /// The score, the critical deviations and what did not run, in one line.
+    headline: String,
+    /// The run's own verdict line (as summary.md has it; says when it was interrupted).
     verdict_line: String,
-    shade: &'static str,
-    mark: &'static str,
+    interrupted: bool,
+    /// The score as a bar of 20 characters, for Markdown.
+    text_bar: String,
+    segments: Vec<Segment>,
+    /// Rows of the chart: the bar's and the label's y.
+    bar_y: usize,
+    text_y: usize,
     cells: Vec<Cell>,
+    change: Change,
 }
 
 #[derive(Serialize)]
 struct Legend {
-    shade: &'static str,
+    class: &'static str,
     mark: &'static str,
     meaning: &'static str,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    width: usize,
+    height: usize,
+    /// Where bars start, and their full width (all the cases that ran).
+    bar_x: usize,
+    bar_width: usize,
+    /// Where the score is written, after the bar.
+    score_x: usize,
+    legend: Vec<Legend>,
 }
 
 #[derive(Serialize)]
@@ -223,30 +386,57 @@ pub struct Matrix {
     features: Vec<String>,
     /// Features of FEATURES.toml that no case of these targets has yet.
     uncovered: Vec<String>,
+    /// Best score first.
     targets: Vec<TargetRow>,
     legend: Vec<Legend>,
+    bands: Vec<Legend>,
+    chart: Chart,
 }
 
+/// One target as read: its name, results, baseline and its last committed results.
+pub struct Loaded {
+    pub name: String,
+    pub results: Results,
+    pub baseline: Vec<Deviation>,
+    pub previous: Previous,
+}
+
+const ROW_HEIGHT: usize = 24;
+const BAR_X: usize = 110;
+const BAR_WIDTH: usize = 480;
+
+/// The chart's parts, in the order they are drawn, and what each counts.
+const PARTS: [(Severity, &str); 5] = [
+    (Severity::Pass, "behave as AWS does"),
+    (Severity::Minor, "minor deviations"),
+    (Severity::Major, "major deviations"),
+    (Severity::Critical, "critical deviations"),
+    (Severity::NotImplemented, "not implemented"),
+];
+
 impl Matrix {
-    /// Reads the targets' reports; `vocabulary` gives the column order.
+    /// Reads the targets' reports and their committed versions; `vocabulary` gives the
+    /// column order.
     pub fn load(reports: &Path, targets: &[String], vocabulary: &[String]) -> Result<Matrix> {
         let mut loaded = Vec::new();
         for name in targets {
-            let path = reports.join(name).join("results.json");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let results: Results = serde_json::from_str(&text)
-                .with_context(|| format!("malformed {}", path.display()))?;
+            let results = Results::load(&reports.join(name).join("results.json"))?;
             let baseline = Baseline::load(&reports.join(name).join("baseline.toml"))?.deviations;
-            loaded.push((name.clone(), results, baseline));
+            let previous = history::committed(reports, name);
+            loaded.push(Loaded {
+                name: name.clone(),
+                results,
+                baseline,
+                previous,
+            });
         }
         Ok(Matrix::build(&loaded, vocabulary))
     }
 
-    fn build(loaded: &[(String, Results, Vec<Deviation>)], vocabulary: &[String]) -> Matrix {
+    pub fn build(loaded: &[Loaded], vocabulary: &[String]) -> Matrix {
         let seen: std::collections::BTreeSet<&String> = loaded
             .iter()
-            .flat_map(|(_, r, _)| r.cases.iter().flat_map(|c| &c.features))
+            .flat_map(|l| l.results.cases.iter().flat_map(|c| &c.features))
             .collect();
         // FEATURES.toml order, then any word a (stale) report has that the file lacks.
         let mut features: Vec<String> = vocabulary
@@ -264,25 +454,59 @@ impl Matrix {
             .filter(|f| !seen.contains(f))
             .cloned()
             .collect();
-        let all: Vec<&CaseResult> = loaded.iter().flat_map(|(_, r, _)| &r.cases).collect();
+        let all: Vec<&CaseResult> = loaded.iter().flat_map(|l| &l.results.cases).collect();
         let columns = Column::all(features.iter().map(String::as_str), &all);
-        let targets = loaded
+        let mut order: Vec<&Loaded> = loaded.iter().collect();
+        let tally = |l: &Loaded| Tally::of(&l.results.cases);
+        order.sort_by(|a, b| tally(a).better(&tally(b)).then_with(|| a.name.cmp(&b.name)));
+        let targets = order
             .iter()
-            .map(|(name, results, baseline)| target_row(name, results, baseline, &columns))
+            .enumerate()
+            .map(|(i, l)| target_row(i, l, &columns))
             .collect();
         let legend = Severity::ALL
             .iter()
             .map(|s| Legend {
-                shade: s.name(),
+                class: s.name(),
                 mark: s.mark(),
                 meaning: s.meaning(),
             })
             .collect();
+        let bands = BANDS
+            .iter()
+            .map(|(class, _, meaning)| Legend {
+                class,
+                mark: "",
+                meaning,
+            })
+            .chain(std::iter::once(Legend {
+                class: "share-none",
+                mark: "",
+                meaning: "no case ran",
+            }))
+            .collect();
+        let chart = Chart {
+            width: BAR_X + BAR_WIDTH + 70,
+            height: loaded.len() * ROW_HEIGHT + 4,
+            bar_x: BAR_X,
+            bar_width: BAR_WIDTH,
+            score_x: BAR_X + BAR_WIDTH + 8,
+            legend: PARTS
+                .iter()
+                .map(|(s, what)| Legend {
+                    class: s.name(),
+                    mark: s.mark(),
+                    meaning: what,
+                })
+                .collect(),
+        };
         Matrix {
             features: columns.iter().map(Column::label).collect(),
             uncovered,
             targets,
             legend,
+            bands,
+            chart,
         }
     }
 
@@ -332,12 +556,13 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-fn target_row(
-    name: &str,
-    results: &Results,
-    baseline: &[Deviation],
-    columns: &[Column],
-) -> TargetRow {
+fn target_row(index: usize, loaded: &Loaded, columns: &[Column]) -> TargetRow {
+    let Loaded {
+        name,
+        results,
+        baseline,
+        previous,
+    } = loaded;
     let cells = columns
         .iter()
         .map(|column| {
@@ -346,21 +571,71 @@ fn target_row(
             cell(name, column, &cases, baseline)
         })
         .collect();
-    let all: Vec<&CaseResult> = results.cases.iter().collect();
-    let shade = worst(&all);
-    TargetRow {
-        name: name.to_string(),
-        profile: results.profile.name().to_string(),
-        verdict_line: results.verdict_line(),
-        shade: shade.map_or("empty", Severity::name),
-        mark: shade.map_or("", Severity::mark),
-        cells,
+    let tally = Tally::of(&results.cases);
+    let interrupted = results.run_info.interrupted;
+    let mut headline = tally.headline();
+    if interrupted {
+        headline = format!("INTERRUPTED, partial run: {headline}");
     }
+    let bar_y = index * ROW_HEIGHT + 5;
+    TargetRow {
+        rank: index + 1,
+        name: name.clone(),
+        profile: results.profile.name().to_string(),
+        tally,
+        score: tally.score().unwrap_or_else(|| "no case ran".into()),
+        headline,
+        verdict_line: results.verdict_line(),
+        interrupted,
+        text_bar: text_bar(&tally),
+        segments: segments(&results.cases, &tally),
+        bar_y,
+        text_y: bar_y + 12,
+        cells,
+        change: history::change(previous, results),
+    }
+}
+
+/// `█████████████████░░░`: the score in 20 characters, rounded down.
+fn text_bar(t: &Tally) -> String {
+    let full = if t.ran() == 0 {
+        0
+    } else {
+        t.behaves * 20 / t.ran()
+    };
+    format!("{}{}", "█".repeat(full), "░".repeat(20 - full))
+}
+
+/// The target's bar: the cases that ran, by severity, each part as wide as its share.
+fn segments(cases: &[CaseResult], tally: &Tally) -> Vec<Segment> {
+    let ran = tally.ran();
+    let mut x = 0.0;
+    let mut out = Vec::new();
+    for (severity, what) in PARTS {
+        let n = cases
+            .iter()
+            .filter(|c| c.verdict.severity() == severity)
+            .count();
+        if n == 0 {
+            continue;
+        }
+        let width = (n * BAR_WIDTH) as f64 / ran as f64;
+        out.push(Segment {
+            class: severity.name(),
+            n,
+            what,
+            x: format!("{:.1}", BAR_X as f64 + x),
+            width: format!("{width:.1}"),
+        });
+        x += width;
+    }
+    out
 }
 
 fn cell(target: &str, column: &Column, cases: &[&CaseResult], baseline: &[Deviation]) -> Cell {
     let counts = counts(cases);
     let shade = worst(cases);
+    let tally = Tally::of(cases.iter().copied());
     let entries = cases
         .iter()
         .filter(|c| c.verdict != Verdict::Pass)
@@ -386,6 +661,29 @@ fn cell(target: &str, column: &Column, cases: &[&CaseResult], baseline: &[Deviat
                 .map(|d| d.reason.clone()),
         })
         .collect();
+    let text = counts
+        .iter()
+        .map(|c| format!("{} {}", c.n, c.verdict))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let share = if tally.ran() == 0 {
+        "not run".to_string()
+    } else {
+        whole_percent(tally.behaves, tally.ran())
+    };
+    let mut title = format!("{target} · {}: ", column.label());
+    if tally.ran() > 0 {
+        title.push_str(&format!(
+            "{share} behave as AWS does ({} of {} that ran",
+            tally.behaves,
+            tally.ran()
+        ));
+        if tally.not_run > 0 {
+            title.push_str(&format!("; not run: {}", tally.not_run));
+        }
+        title.push_str("): ");
+    }
+    title.push_str(&text);
     Cell {
         feature: column.label(),
         anchor: match &column.operation {
@@ -393,13 +691,13 @@ fn cell(target: &str, column: &Column, cases: &[&CaseResult], baseline: &[Deviat
             None => format!("{target}--{}", column.feature),
         },
         empty: cases.is_empty(),
+        share,
+        band: band(&tally),
         shade: shade.map_or("empty", Severity::name),
         mark: shade.map_or("", Severity::mark),
-        text: counts
-            .iter()
-            .map(|c| format!("{} {}", c.n, c.verdict))
-            .collect::<Vec<_>>()
-            .join(" · "),
+        tally,
+        title,
+        text,
         counts,
         cases: cases.len(),
         entries,
@@ -422,274 +720,10 @@ fn worst(cases: &[&CaseResult]) -> Option<Severity> {
     cases.iter().map(|c| c.verdict.severity()).min()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use contract::results::Observed;
-    use std::time::{Duration, Instant};
-
-    fn root() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .into()
-    }
-
-    fn case(id: &str, features: &[&str], verdict: Verdict) -> CaseResult {
-        CaseResult {
-            title: format!("title <of> {id}"),
-            features: features.iter().map(|f| f.to_string()).collect(),
-            observed: Some(Observed {
-                status: 200,
-                code: None,
-                message: None,
-            }),
-            ..contract::results::sample::case(id, verdict)
-        }
-    }
-
-    fn results(target: &str, cases: Vec<CaseResult>) -> Results {
-        contract::results::sample::results(target, cases)
-    }
-
-    fn write_results(reports: &Path, r: &Results) {
-        let dir = reports.join(&r.target);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("results.json"),
-            serde_json::to_string_pretty(r).unwrap(),
-        )
-        .unwrap();
-    }
-
-    fn vocabulary() -> Vec<String> {
-        feature_order(&root().join("suites/FEATURES.toml")).unwrap()
-    }
-
-    #[test]
-    fn features_keep_the_order_of_features_toml() {
-        let features = vocabulary();
-        assert_eq!(features[..3], ["range", "part-number", "upload-id"]);
-    }
-
-    #[test]
-    fn a_cell_takes_the_colour_of_its_worst_verdict() {
-        let r = results(
-            "t",
-            vec![
-                case("a/1", &["range"], Verdict::Pass),
-                case("a/2", &["range"], Verdict::WrongCode),
-                case("a/3", &["range", "preconditions"], Verdict::SilentAccept),
-                case("b/1", &["part-number"], Verdict::PassAlternative),
-                case("c/1", &["upload-id"], Verdict::Skipped),
-                case("d/1", &["copy-source"], Verdict::NotImplemented),
-                case("d/2", &["copy-source"], Verdict::Pass),
-                case("e/1", &["lifecycle"], Verdict::ServerError),
-                case("e/2", &["lifecycle"], Verdict::WrongStatus),
-                case("f/1", &["error-codes"], Verdict::HarnessError),
-                case("f/2", &["error-codes"], Verdict::WrongCode),
-            ],
-        );
-        let baseline = vec![Deviation {
-            case: "a/2".into(),
-            verdict: Verdict::WrongCode,
-            reason: "known reason".into(),
-            link: None,
-        }];
-        let m = Matrix::build(&[("t".into(), r, baseline)], &vocabulary());
-        let shade = |f: &str| {
-            m.targets[0]
-                .cells
-                .iter()
-                .find(|c| c.feature == f)
-                .unwrap()
-                .shade
-        };
-        assert_eq!(shade("range"), "critical");
-        assert_eq!(shade("preconditions"), "critical");
-        assert_eq!(shade("part-number"), "pass");
-        assert_eq!(shade("upload-id"), "skipped");
-        assert_eq!(shade("copy-source"), "not-implemented");
-        assert_eq!(shade("lifecycle"), "major");
-        assert_eq!(shade("error-codes"), "harness-error");
-        assert_eq!(m.targets[0].shade, "critical");
-        assert!(m.uncovered.contains(&"versioning".to_string()));
-
-        let range = &m.targets[0].cells[0];
-        assert_eq!(range.text, "1 pass · 1 wrong-code · 1 silent-accept");
-        assert_eq!(range.anchor, "t--range");
-        let known: Vec<_> = range.entries.iter().map(|e| e.known.is_some()).collect();
-        assert_eq!(known, [true, false]);
-
-        // Every cell's link has its target on both pages; text is escaped in HTML.
-        let md = m.render_markdown().unwrap();
-        let html = m.render_html().unwrap();
-        for cell in &m.targets[0].cells {
-            let a = &cell.anchor;
-            assert!(md.contains(&format!("](#{a})")), "{a}\n{md}");
-            assert!(md.contains(&format!("<a id=\"{a}\"></a>")), "{a}\n{md}");
-            assert!(html.contains(&format!("href=\"#{a}\"")), "{a}");
-            assert!(html.contains(&format!("id=\"{a}\"")), "{a}");
-        }
-        assert!(html.contains("title &lt;of&gt; a/3"));
-        assert!(!html.contains("title <of>"));
-    }
-
-    #[test]
-    fn the_matrix_of_the_committed_reports_is_deterministic() {
-        let reports = root().join("reports");
-        let targets = select_targets(&reports, &["all".into()]).unwrap();
-        assert!(targets.contains(&"embedded".to_string()));
-        let first = Matrix::load(&reports, &targets, &vocabulary()).unwrap();
-        let second = Matrix::load(&reports, &targets, &vocabulary()).unwrap();
-        assert_eq!(
-            first.render_markdown().unwrap(),
-            second.render_markdown().unwrap()
-        );
-        assert_eq!(first.render_html().unwrap(), second.render_html().unwrap());
-        let md = first.render_markdown().unwrap();
-        assert!(md.contains("embedded/summary.md"), "{md}");
-    }
-
-    #[test]
-    fn a_target_without_results_is_a_clear_error() {
-        let dir = tempfile::tempdir().unwrap();
-        write_results(dir.path(), &results("one", vec![]));
-        let err = select_targets(dir.path(), &["one".into(), "two".into()]).unwrap_err();
-        assert!(
-            err.to_string().contains("reports/two/results.json"),
-            "{err}"
-        );
-        assert!(select_targets(dir.path(), &["../x".into()]).is_err());
-        assert!(select_targets(dir.path(), &["all".into(), "one".into()]).is_err());
-        assert_eq!(
-            select_targets(dir.path(), &["all".into()]).unwrap(),
-            ["one"]
-        );
-        let empty = tempfile::tempdir().unwrap();
-        let err = select_targets(empty.path(), &["all".into()]).unwrap_err();
-        assert!(err.to_string().contains("cargo xtask run"), "{err}");
-        // Through the command itself: a non-zero exit comes from this error.
-        let err = run(
-            empty.path(),
-            Args {
-                targets: vec!["nope".into()],
-                from_reports: true,
-            },
-        )
-        .unwrap_err();
-        assert!(
-            format!("{err:#}").contains("reports/nope/results.json"),
-            "{err:#}"
-        );
-        // Asked to run a target nobody can start: refused before anything runs.
-        let err = run(
-            empty.path(),
-            Args {
-                targets: vec!["minio".into()],
-                from_reports: false,
-            },
-        )
-        .unwrap_err();
-        assert!(
-            format!("{err:#}").contains("known: embedded, localstack"),
-            "{err:#}"
-        );
-    }
-
-    /// Runs a command with its stdout in a file, killed after `limit`.
-    fn run_bounded(cmd: &mut std::process::Command, stdout: &Path, limit: Duration) -> bool {
-        let out = std::fs::File::create(stdout).unwrap();
-        let mut child = cmd
-            .stdout(out)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("chromium starts");
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status.success();
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("chromium took longer than {limit:?}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn chromium(profile: &Path) -> std::process::Command {
-        let mut cmd = std::process::Command::new("/usr/bin/chromium");
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()));
-        cmd
-    }
-
-    #[test]
-    fn the_html_matrix_renders_in_headless_chromium() {
-        if !Path::new("/usr/bin/chromium").exists() {
-            eprintln!("skipped: /usr/bin/chromium is absent (apt-get install chromium)");
-            return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let reports = root().join("reports");
-        let targets = select_targets(&reports, &["all".into()]).unwrap();
-        let matrix = Matrix::load(&reports, &targets, &vocabulary()).unwrap();
-        matrix.write(dir.path()).unwrap();
-        let page = format!("file://{}", dir.path().join("matrix.html").display());
-
-        let png = dir.path().join("m.png");
-        let ok = run_bounded(
-            chromium(&dir.path().join("profile-shot"))
-                .arg(format!("--screenshot={}", png.display()))
-                .arg("--window-size=1200,800")
-                .arg(&page),
-            &dir.path().join("shot.out"),
-            Duration::from_secs(90),
-        );
-        assert!(ok, "chromium --screenshot failed");
-        let decoder = png::Decoder::new(std::io::BufReader::new(
-            std::fs::File::open(&png).expect("a screenshot was written"),
-        ));
-        let mut reader = decoder.read_info().expect("a valid PNG");
-        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-        let frame = reader.next_frame(&mut pixels).unwrap();
-        assert_eq!((frame.width, frame.height), (1200, 800));
-        // Not a blank page: many colours, and a fair share of pixels off the background.
-        let bytes = frame.color_type.samples();
-        let pixels = &pixels[..frame.buffer_size()];
-        let colours: std::collections::BTreeSet<&[u8]> = pixels.chunks(bytes).collect();
-        assert!(colours.len() > 50, "only {} colours", colours.len());
-        let background = &pixels[..bytes];
-        let inked = pixels.chunks(bytes).filter(|p| *p != background).count();
-        assert!(
-            inked * 20 > pixels.len() / bytes,
-            "only {inked} pixels differ from the background"
-        );
-
-        let dom = dir.path().join("dom.html");
-        let ok = run_bounded(
-            chromium(&dir.path().join("profile-dom"))
-                .arg("--dump-dom")
-                .arg(&page),
-            &dom,
-            Duration::from_secs(90),
-        );
-        assert!(ok, "chromium --dump-dom failed");
-        let dom = std::fs::read_to_string(&dom).unwrap();
-        assert!(dom.contains("<table class=\"matrix\""), "{dom}");
-        for t in &targets {
-            assert!(dom.contains(&format!("id=\"{t}--range\"")), "{dom}");
-        }
-    }
+/// Debian's `chromium` on PATH, which checks the HTML matrix in the tests.
+pub fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("chromium"))
+        .find(|p| p.is_file())
 }
