@@ -200,7 +200,10 @@ pub fn free_ports(n: usize, taken: u16) -> Result<Vec<u16>> {
     let mut ports = Vec::new();
     while ports.len() < n {
         if listeners.len() > n + 1000 {
-            bail!("no {n} free ports on 127.0.0.1 after {} tries", listeners.len());
+            bail!(
+                "no {n} free ports on 127.0.0.1 after {} tries",
+                listeners.len()
+            );
         }
         let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
         let port = listener.local_addr()?.port();

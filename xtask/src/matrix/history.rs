@@ -117,7 +117,8 @@ pub fn change(previous: &Previous, now: &Results) -> Change {
             continue;
         }
         let deviates = |v: Option<Verdict>| v.is_some_and(Verdict::is_deviation);
-        let behaves = |v: Option<Verdict>| v.is_some_and(|v| !v.is_deviation() && v != Verdict::Skipped);
+        let behaves =
+            |v: Option<Verdict>| v.is_some_and(|v| !v.is_deviation() && v != Verdict::Skipped);
         let name = |v: Option<Verdict>| v.map_or(ABSENT.to_string(), |v| v.name().to_string());
         let moved = |weight: Option<Verdict>| Moved {
             id: id.clone(),
@@ -130,18 +131,19 @@ pub fn change(previous: &Previous, now: &Results) -> Change {
         } else if deviates(b) && behaves(n) {
             change.fixed.push(moved(b));
         } else if deviates(b) {
-            change.changed.push(moved(n.filter(|v| v.is_deviation()).or(b)));
+            change
+                .changed
+                .push(moved(n.filter(|v| v.is_deviation()).or(b)));
         }
         // The rest move between behaving, skipped and absent: no deviation either side.
     }
     let (score_before, score_now) = (
-        Tally::of(&before.cases).score(),
-        Tally::of(&now.cases).score(),
+        Tally::of_target(&before.cases).score(),
+        Tally::of_target(&now.cases).score(),
     );
     let mut parts = Vec::new();
-    let plural = |n: usize, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     if !change.new.is_empty() {
         parts.push(plural(change.new.len(), "new deviation", "new deviations"));
     }
@@ -223,7 +225,9 @@ mod tests {
             ("h", Verdict::DataMismatch),
         ]);
         let c = change(&Previous::Found(Box::new(before)), &now);
-        let ids = |v: &[Moved]| v.iter().map(|m| m.id.as_str()).collect::<Vec<_>>();
+        fn ids(v: &[Moved]) -> Vec<&str> {
+            v.iter().map(|m| m.id.as_str()).collect()
+        }
         assert_eq!(ids(&c.new), ["a", "d", "h"]);
         assert_eq!(ids(&c.fixed), ["b"]);
         assert_eq!(ids(&c.changed), ["c", "e", "g"]);
@@ -236,7 +240,10 @@ mod tests {
                 weight: "critical"
             }
         );
-        assert_eq!((c.changed[2].now.as_str(), c.changed[2].weight), ("absent", "major"));
+        assert_eq!(
+            (c.changed[2].now.as_str(), c.changed[2].weight),
+            ("absent", "major")
+        );
         // Before: 2 of 6 that ran behave (33.3 %); now 2 of 6 (33.3 %): no score change.
         assert_eq!(
             c.summary,
@@ -253,10 +260,7 @@ mod tests {
         assert_eq!(change(&Previous::First, &r).summary, "first report");
         let fixed = with_verdicts(&r, &[("b", Verdict::Pass)]);
         let c = change(&Previous::Found(Box::new(r.clone())), &fixed);
-        assert_eq!(
-            c.summary,
-            "1 fixed, score 50.0 % → 100.0 %"
-        );
+        assert_eq!(c.summary, "1 fixed, score 50.0 % → 100.0 %");
     }
 
     #[test]

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 /// How long one target's run may take (its server's start and stop are bounded apart).
 const TARGET_LIMIT: Duration = Duration::from_secs(20 * 60);
 
-/// Targets at once: one more than the cores, since a run mostly waits on its server, and
-/// at most 4 (the servers' own start-up is CPU-bound).
+/// Targets at once: one per core, at most 4. Each target is a server and a runner that
+/// both use CPU (LocalStack and Ceph start slowly), so more than the cores only slows all.
 pub fn default_jobs() -> u16 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores + 1).clamp(1, 4) as u16
+    cores.clamp(1, 4) as u16
 }
 
 /// How one target's run ended.
@@ -57,7 +57,12 @@ pub struct MatrixRun {
 
 /// Runs every target in `names` into `reports`/<target>/, `jobs` at a time, the longest
 /// (by its last run) first so that the last to finish is a short one.
-pub fn run_targets(root: &Path, names: &[String], reports: &Path, jobs: usize) -> Result<MatrixRun> {
+pub fn run_targets(
+    root: &Path,
+    names: &[String],
+    reports: &Path,
+    jobs: usize,
+) -> Result<MatrixRun> {
     let exe = targets::build_runner(root, None)?;
     let logs = std::env::temp_dir().join("conformance-matrix");
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
@@ -122,7 +127,11 @@ fn run_one(root: &Path, exe: &Path, name: &str, reports: &Path, log: &Path) -> O
         Ok(code) => format!("failed (exit {code})\n{}", process::tail(log, 10)),
         Err(e) => format!("failed: {e}"),
     };
-    eprintln!("[{name}] {said} ({}; log: {})", minutes(took), log.display());
+    eprintln!(
+        "[{name}] {said} ({}; log: {})",
+        minutes(took),
+        log.display()
+    );
     Outcome {
         name: name.to_string(),
         took,
@@ -134,7 +143,8 @@ fn run_one(root: &Path, exe: &Path, name: &str, reports: &Path, log: &Path) -> O
 /// One target as `targets::run` runs it, with the runner's output in `log` and its time
 /// bounded.
 fn run_logged(root: &Path, exe: &Path, name: &str, reports: &Path, log: &Path) -> Result<i32> {
-    let out = std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let out =
+        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
     let baseline = root.join("reports").join(name).join("baseline.toml");
     let mut runner = Command::new(exe);
     runner
@@ -230,7 +240,10 @@ mod tests {
             log: "/tmp/moto.log".into(),
         };
         assert!(outcome(Ok(0)).problem().is_none());
-        assert!(outcome(Ok(1)).problem().unwrap().contains("reports/moto/baseline.toml"));
+        assert!(outcome(Ok(1))
+            .problem()
+            .unwrap()
+            .contains("reports/moto/baseline.toml"));
         assert!(outcome(Ok(2)).problem().unwrap().contains("/tmp/moto.log"));
         assert!(outcome(Err("did not start".into()))
             .problem()
