@@ -699,11 +699,7 @@ fn target_row(index: usize, loaded: &Loaded, columns: &[Column]) -> TargetRow {
 
 /// `█████████████████░░░`: the score in 20 characters, rounded down.
 fn text_bar(t: &Tally) -> String {
-    let full = if t.ran == 0 {
-        0
-    } else {
-        t.behaves * 20 / t.ran
-    };
+    let full = (t.behaves * 20).checked_div(t.ran).unwrap_or(0);
     format!("{}{}", "█".repeat(full), "░".repeat(20 - full))
 }
 
@@ -738,7 +734,7 @@ fn cell(
     gaps: &BTreeSet<String>,
 ) -> Cell {
     let counts = counts(cases);
-    let shade = worst(cases);
+    let shade = worst(cases, gaps);
     let tally = Tally::of(cases.iter().copied(), gaps);
     let gap = gaps.contains(&column.feature);
     let entries = cases
@@ -748,8 +744,11 @@ fn cell(
             id: c.id.clone(),
             title: c.title.clone(),
             verdict: c.verdict.name(),
-            shade: c.verdict.severity().name(),
-            weight: c.verdict.weight(),
+            shade: shown(c, gaps).name(),
+            weight: match class(c, gaps) {
+                Class::NotImplemented => "not implemented",
+                _ => c.verdict.weight(),
+            },
             expected: c.expected_text(),
             observed: c.observed_text(),
             source: c.source.clone(),
@@ -824,8 +823,16 @@ fn counts(cases: &[&CaseResult]) -> Vec<Count> {
         .collect()
 }
 
-fn worst(cases: &[&CaseResult]) -> Option<Severity> {
-    cases.iter().map(|c| c.verdict.severity()).min()
+fn worst(cases: &[&CaseResult], gaps: &BTreeSet<String>) -> Option<Severity> {
+    cases.iter().map(|c| shown(c, gaps)).min()
+}
+
+/// The colour a case is shown in: its verdict's, grey where it is counted not implemented.
+fn shown(case: &CaseResult, gaps: &BTreeSet<String>) -> Severity {
+    match class(case, gaps) {
+        Class::NotImplemented => Severity::NotImplemented,
+        _ => case.verdict.severity(),
+    }
 }
 
 /// Debian's `chromium`, which checks the HTML matrix in the tests: on PATH, or where the
@@ -996,6 +1003,19 @@ mod tests {
         let m = Matrix::build(&[loaded("t", cases)], &vocabulary());
         let cell = |f: &str| m.targets[0].cells.iter().find(|c| c.feature == f).unwrap();
         assert!(cell("sse-c").gap && !cell("auth").gap);
+        assert_eq!(
+            (cell("sse-c").shade, cell("auth").shade),
+            ("not-implemented", "critical")
+        );
+        let entry = cell("sse-c")
+            .entries
+            .iter()
+            .find(|e| e.id == "s/1")
+            .unwrap();
+        assert_eq!(
+            (entry.verdict, entry.weight),
+            ("silent-accept", "not implemented")
+        );
         assert_eq!(m.targets[0].gaps, ["range", "sse-c"]);
         let md = m.render_markdown().unwrap();
         assert!(md.contains("[not implemented](#t--sse-c)"), "{md}");

@@ -18,7 +18,13 @@ pub enum Previous {
     Unavailable(String),
 }
 
-/// `git show HEAD:./<target>/results.json`, run in the reports folder.
+/// The target's previous report, read from git in the reports folder.
+///
+/// Reports are committed records of real runs, so git already keeps every earlier one: no
+/// copy is saved beside them. After `--run` rewrote results.json, the previous report is
+/// `HEAD:./<target>/results.json`. Once that new file is committed too (the file on disk
+/// equals HEAD's), the previous one is the version before the last commit that changed
+/// the file, so redrawing the matrix after the commit still shows the same change.
 pub fn committed(reports: &Path, target: &str) -> Previous {
     let git = |args: &[&str]| {
         Command::new("git")
@@ -38,7 +44,25 @@ pub fn committed(reports: &Path, target: &str) -> Previous {
         }
         Ok(_) => {}
     }
-    let spec = format!("HEAD:./{target}/results.json");
+    let path = format!("./{target}/results.json");
+    let mut spec = format!("HEAD:{path}");
+    let on_disk = std::fs::read(reports.join(target).join("results.json")).ok();
+    let at_head = git(&["show", &spec]).ok().filter(|o| o.status.success());
+    if let (Some(disk), Some(head)) = (&on_disk, &at_head) {
+        if *disk == head.stdout {
+            // The two latest commits that changed the file: the second holds the previous.
+            let log = git(&["log", "-n", "2", "--format=%H", "HEAD", "--", &path]);
+            let commits = log
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            match commits.lines().nth(1) {
+                Some(before) => spec = format!("{before}:{path}"),
+                None => return Previous::First,
+            }
+        }
+    }
     let out = match git(&["show", &spec]) {
         Ok(out) => out,
         Err(e) => return Previous::Unavailable(format!("git cannot run ({e})")),
@@ -279,5 +303,55 @@ mod tests {
             panic!("a folder outside any checkout has no committed version");
         };
         assert!(why.contains("not in a git checkout"), "{why}");
+    }
+
+    #[test]
+    fn the_previous_report_stays_the_same_once_the_new_one_is_committed() {
+        let repo = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .arg("-C")
+                .arg(repo.path())
+                .args(["-c", "user.name=t", "-c", "user.email=t@127.0.0.1"])
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        let reports = repo.path().join("reports");
+        std::fs::create_dir_all(reports.join("t")).unwrap();
+        let write = |verdict: Verdict| {
+            let r = results(&[("a", verdict)]);
+            std::fs::write(
+                reports.join("t/results.json"),
+                serde_json::to_vec(&r).unwrap(),
+            )
+            .unwrap();
+        };
+        let previous_verdict = || match committed(&reports, "t") {
+            Previous::Found(r) => Some(r.cases[0].verdict),
+            Previous::First => None,
+            Previous::Unavailable(why) => panic!("{why}"),
+        };
+        git(&["init", "-q"]);
+        write(Verdict::WrongCode);
+        // Not committed yet: nothing before it.
+        git(&["commit", "-q", "--allow-empty", "-m", "empty"]);
+        assert_eq!(previous_verdict(), None);
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "first"]);
+        assert_eq!(previous_verdict(), None);
+        // A new run on disk: HEAD's is the previous one; committed, it still is.
+        write(Verdict::Pass);
+        assert_eq!(previous_verdict(), Some(Verdict::WrongCode));
+        git(&["commit", "-q", "-am", "second"]);
+        assert_eq!(previous_verdict(), Some(Verdict::WrongCode));
+        std::fs::write(repo.path().join("other"), "x").unwrap();
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "unrelated"]);
+        assert_eq!(previous_verdict(), Some(Verdict::WrongCode));
     }
 }
