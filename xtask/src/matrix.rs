@@ -77,7 +77,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
     }
     for t in &matrix.targets {
         println!(
-            "{}. {}: {}; since the committed report: {}",
+            "{}. {}: {}; since the previous report: {}",
             t.rank, t.name, t.headline, t.change.summary
         );
     }

@@ -336,3 +336,23 @@ fn reap(pgid: i32) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Servers started side by side in one process never get the same port, even one the
+    /// kernel would hand out again once released.
+    #[test]
+    fn ports_handed_out_are_never_handed_out_again() {
+        let mut seen = BTreeSet::new();
+        for _ in 0..20 {
+            assert!(seen.insert(free_port().unwrap()));
+            for p in free_ports(3, 0).unwrap() {
+                assert!(seen.insert(p), "port {p} handed out twice");
+            }
+        }
+        let taken = free_port().unwrap();
+        assert!(!free_ports(5, taken).unwrap().contains(&taken));
+    }
+}

@@ -1,4 +1,4 @@
-//! What changed since the committed report: each target's results.json beside the version
+//! What changed since the previous report: each target's results.json beside the version
 //! of that file in git HEAD, case by case.
 
 use super::Tally;
