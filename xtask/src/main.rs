@@ -154,6 +154,7 @@ fn run_tests() -> Result<()> {
             );
         }
     }
+    matrix::ensure_chromium();
     step("generated/ is up to date", &["xtask", "codegen", "--check"])?;
     step("formatting", &["fmt", "--all", "--", "--check"])?;
     step(

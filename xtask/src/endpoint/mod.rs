@@ -188,6 +188,14 @@ pub fn describe(name: &str) -> Result<String> {
 /// Installs if needed, starts the server on 127.0.0.1 and returns once it accepts writes.
 /// A server that is already running (per its state file) is returned as it is.
 pub fn start(root: &Path, name: &str) -> Result<Running> {
+    servers::find(name)?;
+    // Built before the clock starts, so a slow build does not count against readiness.
+    let probe = crate::targets::build_runner(root, None)?;
+    start_with_probe(root, name, &probe)
+}
+
+/// `start`, probing with this runner binary (the matrix builds it once for many starts).
+pub fn start_with_probe(root: &Path, name: &str, probe: &Path) -> Result<Running> {
     let server = servers::find(name)?;
     let _lock = lock(root, name)?;
     if let Some(state) = read_state(root, name)? {
@@ -202,8 +210,6 @@ pub fn start(root: &Path, name: &str) -> Result<Running> {
         clean_up(root, &state)?;
     }
     install_unlocked(root, server)?;
-    // Built before the clock starts, so a slow build does not count against readiness.
-    let probe = crate::targets::build_runner(root, None)?;
     let mut ctx = new_ctx(root, server)?;
     let mut group = Group::new(ctx.log.clone());
     let started = Instant::now();
@@ -213,7 +219,7 @@ pub fn start(root: &Path, name: &str) -> Result<Running> {
         ctx.data.display()
     );
     let ready = (server.launch)(&mut ctx, &mut group)
-        .and_then(|()| wait_ready(root, server, &ctx, &mut group, &probe, started));
+        .and_then(|()| wait_ready(root, server, &ctx, &mut group, probe, started));
     if let Err(e) = ready {
         group.kill();
         let _ = std::fs::remove_dir_all(&ctx.data);

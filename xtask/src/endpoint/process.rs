@@ -1,12 +1,14 @@
 //! Process groups, one-shot steps with a time limit, and small helpers (ports, keys, logs).
 
 use anyhow::{bail, Context, Result};
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The processes of one server, all in one process group so that stop reaches children too.
@@ -181,21 +183,31 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     }
 }
 
+/// Ports this process has handed out. Servers start side by side (`cargo xtask matrix`), so
+/// a port released here must not be given again before its server binds it.
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
 /// A port free right now on 127.0.0.1 (the kernel picks it; we release it at once).
 pub fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+    Ok(free_ports(1, 0)?[0])
 }
 
-/// `n` distinct free ports other than `taken`: all are bound at once before being released,
-/// so the kernel cannot hand out one twice.
+/// `n` distinct free ports other than `taken` and those handed out before: all are bound at
+/// once before being released, so the kernel cannot hand out one twice.
 pub fn free_ports(n: usize, taken: u16) -> Result<Vec<u16>> {
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     let mut listeners = Vec::new();
     let mut ports = Vec::new();
     while ports.len() < n {
+        if listeners.len() > n + 1000 {
+            bail!(
+                "no {n} free ports on 127.0.0.1 after {} tries",
+                listeners.len()
+            );
+        }
         let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
-        if port != taken {
+        if port != taken && handed_out.insert(port) {
             ports.push(port);
         }
         listeners.push(listener);
@@ -322,5 +334,25 @@ fn reap(pgid: i32) {
         if pid <= 0 {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Servers started side by side in one process never get the same port, even one the
+    /// kernel would hand out again once released.
+    #[test]
+    fn ports_handed_out_are_never_handed_out_again() {
+        let mut seen = BTreeSet::new();
+        for _ in 0..20 {
+            assert!(seen.insert(free_port().unwrap()));
+            for p in free_ports(3, 0).unwrap() {
+                assert!(seen.insert(p), "port {p} handed out twice");
+            }
+        }
+        let taken = free_port().unwrap();
+        assert!(!free_ports(5, taken).unwrap().contains(&taken));
     }
 }
