@@ -1,8 +1,10 @@
 //! The one front door: `cargo xtask <command>`.
 
 mod bench;
+mod clients;
 mod endpoint;
 mod matrix;
+mod tools;
 mod targets;
 
 // The code generator is a library as well, so that benches/ can call it.
@@ -54,6 +56,9 @@ enum Commands {
     },
     /// Run (or read) several targets and write reports/matrix.md and reports/matrix.html.
     Matrix(matrix::Args),
+    /// Run real S3 clients (AWS CLI, boto3, JS and Rust SDKs, minio-py, rclone) against
+    /// targets; write reports/<target>/clients.json and summary.md's clients section.
+    Clients(clients::Args),
     /// Measure codegen, the suite's speed and the harness's own cost; write docs/benchmarks.md.
     Bench(bench::Args),
     /// The project's tests: codegen check, formatting, lints, unit and end-to-end tests.
@@ -268,6 +273,7 @@ fn main() -> ExitCode {
         } => update_baseline(&target),
         Commands::Endpoint { command } => endpoint::run(&root(), command),
         Commands::Matrix(args) => matrix::run(&root(), args),
+        Commands::Clients(args) => clients::run(&root(), args),
         Commands::Bench(args) => bench::run(&root(), args),
         Commands::Test => run_tests(),
     };
