@@ -170,7 +170,8 @@ impl Exchange {
     }
 }
 
-pub const SECTION_START: &str = "<!-- clients: written from clients.json by cargo xtask clients -->";
+pub const SECTION_START: &str =
+    "<!-- clients: written from clients.json by cargo xtask clients -->";
 pub const SECTION_END: &str = "<!-- end of clients -->";
 
 /// summary.md's clients section.
@@ -276,10 +277,9 @@ pub fn matrix_cells(report: &Report) -> Vec<(String, String)> {
             let text = match f.outcome {
                 Outcome::Works => "works".to_string(),
                 Outcome::NotRun => "not run".to_string(),
-                Outcome::Fails if f.client_bug.is_some() => format!(
-                    "fails: {} (client bug)",
-                    f.step.as_deref().unwrap_or("?")
-                ),
+                Outcome::Fails if f.client_bug.is_some() => {
+                    format!("fails: {} (client bug)", f.step.as_deref().unwrap_or("?"))
+                }
                 Outcome::Fails => format!("fails: {}", f.step.as_deref().unwrap_or("?")),
             };
             (f.id.clone(), text)
@@ -337,7 +337,10 @@ mod tests {
             path: "/b/k".into(),
             query: Some("partNumber=1&X-Amz-Signature=abc".into()),
             headers: vec![
-                ("Authorization".into(), "AWS4-HMAC-SHA256 Signature=abc".into()),
+                (
+                    "Authorization".into(),
+                    "AWS4-HMAC-SHA256 Signature=abc".into(),
+                ),
                 ("x-amz-copy-source-if-match".into(), "\"e\"".into()),
             ],
             ..Default::default()

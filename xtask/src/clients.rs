@@ -284,8 +284,9 @@ fn install(root: &Path, client: Client) -> Result<Vec<PathBuf>> {
     let script = |name: &str| root.join("clients").join(name).join("flow.py");
     let python = |venv: PathBuf| venv.join("bin").join("python");
     Ok(match client {
+        // The AWS CLI's venv (shared with the reproduction scripts): its python runs the flow.
         Client::AwsCli => vec![
-            python(tools::python_venv(root, "awscli", tools::AWS_CLI)?),
+            tools::aws_cli(root)?.with_file_name("python"),
             script("awscli"),
         ],
         Client::Boto3 => vec![
@@ -348,7 +349,11 @@ fn js_sdk(root: &Path) -> Result<PathBuf> {
 /// The AWS SDK for Rust flow, built from clients/rust-sdk (its own workspace and lock file)
 /// into .cache/clients/rust-sdk/target.
 fn rust_sdk(root: &Path) -> Result<PathBuf> {
-    let target = root.join(".cache").join("clients").join("rust-sdk").join("target");
+    let target = root
+        .join(".cache")
+        .join("clients")
+        .join("rust-sdk")
+        .join("target");
     std::fs::create_dir_all(&target)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
@@ -361,7 +366,8 @@ fn rust_sdk(root: &Path) -> Result<PathBuf> {
     eprintln!("building the AWS SDK for Rust flow (clients/rust-sdk; minutes the first time)");
     let log = target.join("build.log");
     std::fs::write(&log, b"")?;
-    process::run_step(build, BUILD_LIMIT, &log, false).context("building clients/rust-sdk failed")?;
+    process::run_step(build, BUILD_LIMIT, &log, false)
+        .context("building clients/rust-sdk failed")?;
     Ok(target.join("release").join("rust-sdk-flow"))
 }
 
@@ -383,8 +389,7 @@ fn build_check(root: &Path) -> Result<PathBuf> {
         let Ok(message) = serde_json::from_str::<Value>(line) else {
             continue;
         };
-        if message["reason"] == "compiler-artifact" && message["target"]["name"] == "client-check"
-        {
+        if message["reason"] == "compiler-artifact" && message["target"]["name"] == "client-check" {
             if let Some(exe) = message["executable"].as_str() {
                 return Ok(PathBuf::from(exe));
             }
@@ -528,7 +533,8 @@ fn deviations(root: &Path, name: &str) -> Deviations {
         .filter_map(|c| {
             let verdict = c["verdict"].as_str()?;
             let deviates = !matches!(verdict, "pass" | "skipped" | "unsupported" | "tolerated");
-            deviates.then(|| (c["id"].as_str()?.to_string(), verdict.to_string()))
+            let id = c["id"].as_str()?.to_string();
+            deviates.then(|| (id, verdict.to_string()))
         })
         .collect();
     let source = Some(format!(
@@ -597,7 +603,9 @@ fn run_flow(
             result.error = Some(format!("{e:#}"));
         }
     }
-    let failed = (result.outcome == Outcome::Fails).then(|| result.step.clone()).flatten();
+    let failed = (result.outcome == Outcome::Fails)
+        .then(|| result.step.clone())
+        .flatten();
     result.linked = linked(flow, failed.as_deref(), deviations);
     if let (Some(step), Some(error)) = (&result.step, &result.error) {
         for (id, bug_step, words, note) in CLIENT_BUGS {
@@ -655,7 +663,16 @@ fn flow_once(
         result.outcome = Outcome::Fails;
         result.step = Some("start".into());
         result.error = Some(why);
-        clean(check, endpoint, &dir, &src_bucket, &dst_bucket, flow, None, result)?;
+        clean(
+            check,
+            endpoint,
+            &dir,
+            &src_bucket,
+            &dst_bucket,
+            flow,
+            None,
+            result,
+        )?;
         return Ok(());
     };
     result.version = report["version"].as_str().map(String::from);
@@ -676,11 +693,23 @@ fn flow_once(
     } else {
         None
     };
-    let read = clean(check, endpoint, &dir, &src_bucket, &dst_bucket, flow, expect.clone(), result)?;
+    let read = clean(
+        check,
+        endpoint,
+        &dir,
+        &src_bucket,
+        &dst_bucket,
+        flow,
+        expect.clone(),
+        result,
+    )?;
     if let Some(step) = failed {
         result.outcome = Outcome::Fails;
         // The answer of the step's last exchange that was not a success, else its last one.
-        let mine: Vec<&Exchange> = exchanges.iter().filter(|x| x.step.as_deref() == Some(step.name.as_str())).collect();
+        let mine: Vec<&Exchange> = exchanges
+            .iter()
+            .filter(|x| x.step.as_deref() == Some(step.name.as_str()))
+            .collect();
         let culprit = mine
             .iter()
             .rev()
@@ -768,7 +797,10 @@ fn clean(
     Ok(Some(if read["matches"] == true {
         Ok(())
     } else {
-        Err(read["error"].as_str().unwrap_or("read-back failed").to_string())
+        Err(read["error"]
+            .as_str()
+            .unwrap_or("read-back failed")
+            .to_string())
     }))
 }
 
@@ -788,6 +820,33 @@ fn write_report(root: &Path, dir: &Path, report: &Report) -> Result<()> {
     let _ = root;
     eprintln!("wrote {}", path.display());
     Ok(())
+}
+
+/// Runs one flow against one target (reports under `reports`) and fails unless it works:
+/// the test command's check that a real client's copy is read back intact.
+pub fn expect_works(root: &Path, target: &str, flow: &str, reports: &Path) -> Result<()> {
+    run(
+        root,
+        Args {
+            target: target.to_string(),
+            flow: vec![flow.to_string()],
+            reports_dir: reports.to_path_buf(),
+        },
+    )?;
+    let path = reports.join(target).join("clients.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let report: Report = serde_json::from_str(&text)?;
+    match report.flows.iter().find(|f| f.id == flow) {
+        Some(f) if f.outcome == Outcome::Works => Ok(()),
+        Some(f) => bail!(
+            "{flow} against {target}: {} at {}: {}",
+            f.outcome.line(),
+            f.step.as_deref().unwrap_or("?"),
+            f.error.as_deref().unwrap_or("")
+        ),
+        None => bail!("{flow} is missing from {}", path.display()),
+    }
 }
 
 /// The matrix's "clients" cells of a target: (flow id, cell text), from its clients.json;

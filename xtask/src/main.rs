@@ -171,6 +171,10 @@ fn run_tests() -> Result<()> {
     let _ = std::fs::remove_dir_all(fresh_reports());
     run_target("localstack")?;
     run_target("ceph-rgw")?;
+    // One real client against the embedded s3s-fs (a process of its own): seed 001's AWS
+    // CLI flow must work, its copy read back by the harness.
+    eprintln!("==> a real client: the AWS CLI's part-copy flow against the embedded target");
+    clients::expect_works(&root(), "embedded", "aws-cli/part-copy", &fresh_reports())?;
     // SAFETY: still single-threaded; the test processes started below inherit it.
     unsafe { std::env::set_var("CONFORMANCE_FRESH_REPORTS", fresh_reports()) };
     // nextest ends on a summary line CI can read; plain cargo test where it is missing.

@@ -4,7 +4,7 @@
 //! interceptor; the report goes to $FLOW_REPORT as JSON.
 
 use aws_sdk_s3::config::interceptors::{
-    AfterTransmitInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
@@ -23,7 +23,7 @@ const MIB: u64 = 1 << 20;
 const SDK_VERSION: &str = "1.157.0";
 
 /// What the flow did, step by step, and every HTTP exchange it made.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Record {
     step: String,
     steps: Vec<Value>,
@@ -69,9 +69,9 @@ impl Intercept for Recorder {
         Ok(())
     }
 
-    fn read_after_transmit(
+    fn read_before_deserialization(
         &self,
-        context: &AfterTransmitInterceptorContextRef<'_>,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
@@ -192,7 +192,11 @@ async fn part_copy(flow: &Flow) -> Result<(), String> {
         ("create-source-bucket", &src_bucket),
         ("create-destination-bucket", &dst_bucket),
     ] {
-        step!(flow, name, s3.create_bucket().bucket(bucket.as_str()).send());
+        step!(
+            flow,
+            name,
+            s3.create_bucket().bucket(bucket.as_str()).send()
+        );
     }
     let put = step!(
         flow,

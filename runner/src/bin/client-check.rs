@@ -163,9 +163,10 @@ async fn check(path: &Path) -> Result<()> {
         uploads: Vec::new(),
     };
     for bucket in &spec.buckets {
-        created
-            .keys
-            .insert(bucket.clone(), spec.keys.iter().cloned().collect::<BTreeSet<_>>());
+        created.keys.insert(
+            bucket.clone(),
+            spec.keys.iter().cloned().collect::<BTreeSet<_>>(),
+        );
         // A flow that stopped half-way may leave its upload open.
         for (key, id) in open_uploads(&client, bucket).await {
             created.uploads.push((bucket.clone(), key, id));
