@@ -30,7 +30,8 @@ def version():
 def environment(flow):
     env = dict(os.environ)
     for name in list(env):
-        if name.startswith("RCLONE_"):
+        # AWS_CA_BUNDLE makes rclone's SDK replace its HTTP transport, which rclone refuses.
+        if name.startswith("RCLONE_") or name == "AWS_CA_BUNDLE":
             del env[name]
     env.update(
         {
