@@ -220,7 +220,11 @@ pub fn render(report: &Report) -> String {
         } else if f.linked.is_empty() {
             String::new()
         } else {
-            format!("{} of the same request shape", f.linked.len())
+            // Deviations that did not stop this flow (e.g. an ignored precondition).
+            format!(
+                "{} deviating cases of the same request shape",
+                f.linked.len()
+            )
         };
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} |\n",

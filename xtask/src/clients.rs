@@ -36,7 +36,7 @@ pub struct Args {
 
 /// The pinned Python clients (each in its own venv; the AWS CLI's is the one the
 /// reproduction scripts use).
-const BOTO3: &[&str] = &["boto3==1.44.5"];
+const BOTO3: &[&str] = &["boto3==1.44.5", "botocore==1.44.8", "s3transfer==0.19.3"];
 const MINIO_PY: &[&str] = &["minio==7.2.20"];
 /// The size of data files `a` and `b`: above the 5 MiB multipart thresholds the flows set.
 const DATA_SIZE: u64 = 7 << 20;
@@ -849,6 +849,31 @@ pub fn expect_works(root: &Path, target: &str, flow: &str, reports: &Path) -> Re
     }
 }
 
+/// The "clients" part of reports/matrix.md: targets × flows, from each target's
+/// clients.json ("" where a target has none). matrix.rs appends it to matrix.md.
+#[allow(dead_code)]
+pub fn matrix_markdown(reports: &Path, targets: &[&str]) -> String {
+    let mut out = String::from("## Clients\n\nReal clients run by `cargo xtask clients`; details in each target's summary.md.\n\n| target |");
+    for f in FLOWS {
+        out.push_str(&format!(" `{}` |", f.id));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(FLOWS.len()));
+    out.push('\n');
+    for target in targets {
+        let cells: BTreeMap<String, String> = matrix_cells(reports, target).into_iter().collect();
+        out.push_str(&format!("| [{target}]({target}/summary.md#clients) |"));
+        for f in FLOWS {
+            out.push_str(&format!(
+                " {} |",
+                cells.get(f.id).map(String::as_str).unwrap_or("")
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// The matrix's "clients" cells of a target: (flow id, cell text), from its clients.json;
 /// empty when it has none. For xtask/src/matrix.rs.
 #[allow(dead_code)]
@@ -861,4 +886,52 @@ pub fn matrix_cells(reports: &Path, target: &str) -> Vec<(String, String)> {
         return Vec::new();
     };
     contract::clients::matrix_cells(&report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flow_has_its_program_and_a_unique_id() {
+        let root = crate::root();
+        for (i, f) in FLOWS.iter().enumerate() {
+            assert!(!FLOWS[..i].iter().any(|g| g.id == f.id), "{} twice", f.id);
+            assert!(f.id.ends_with(&format!("/{}", f.arg)), "{}", f.id);
+            let folder = match f.client {
+                Client::AwsCli => "awscli",
+                other => other.name(),
+            };
+            let dir = root.join("clients").join(folder);
+            assert!(dir.is_dir(), "{} has no {}", f.id, dir.display());
+        }
+    }
+
+    #[test]
+    fn deviations_are_linked_by_request_shape_and_failed_step() {
+        let deviations = Deviations {
+            cases: vec![
+                (
+                    "upload_part_copy/preconditions/if-match-stale".into(),
+                    "silent-accept".into(),
+                ),
+                ("multipart/create/sse-c".into(), "wrong-status".into()),
+                ("multipart/abort/unknown".into(), "wrong-code".into()),
+            ],
+            source: None,
+        };
+        let flow = FLOWS.iter().find(|f| f.id == "aws-cli/part-copy").unwrap();
+        let linked = linked(flow, Some("upload-part-copy"), &deviations);
+        let cases: Vec<(&str, bool)> = linked
+            .iter()
+            .map(|l| (l.case.as_str(), l.at_failed_step))
+            .collect();
+        assert_eq!(
+            cases,
+            [
+                ("multipart/create/sse-c", false),
+                ("upload_part_copy/preconditions/if-match-stale", true)
+            ]
+        );
+    }
 }
