@@ -272,6 +272,19 @@ pub fn with_section(summary: &str, section: &str) -> String {
     out
 }
 
+/// `summary` without its clients section: what the runner's run alone wrote (the
+/// snapshot tests compare that).
+pub fn without_section(summary: &str) -> String {
+    match (summary.find(SECTION_START), summary.find(SECTION_END)) {
+        (Some(start), Some(end)) if start < end => {
+            let before = summary[..start].strip_suffix('\n').unwrap_or(&summary[..start]);
+            let after = &summary[end + SECTION_END.len()..];
+            format!("{before}{}", after.strip_prefix('\n').unwrap_or(after))
+        }
+        _ => summary.to_string(),
+    }
+}
+
 /// The matrix's clients cells: (flow id, `works` / `fails: step` / `not run`).
 pub fn matrix_cells(report: &Report) -> Vec<(String, String)> {
     report
@@ -329,6 +342,7 @@ mod tests {
         let once = with_section("# Summary\n\ntext\n", &section);
         let twice = with_section(&once, &section);
         assert_eq!(once, twice);
+        assert_eq!(without_section(&once), "# Summary\n\ntext\n");
         assert!(once.starts_with("# Summary\n\ntext\n\n<!-- clients"));
         assert!(once.contains("| `boto3/copy` | 1 | fails | copy: 400 InvalidRequest — a \\| b |"));
         assert_eq!(matrix_cells(&report())[0].1, "fails: copy");
