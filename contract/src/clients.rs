@@ -277,7 +277,9 @@ pub fn with_section(summary: &str, section: &str) -> String {
 pub fn without_section(summary: &str) -> String {
     match (summary.find(SECTION_START), summary.find(SECTION_END)) {
         (Some(start), Some(end)) if start < end => {
-            let before = summary[..start].strip_suffix('\n').unwrap_or(&summary[..start]);
+            let before = summary[..start]
+                .strip_suffix('\n')
+                .unwrap_or(&summary[..start]);
             let after = &summary[end + SECTION_END.len()..];
             format!("{before}{}", after.strip_prefix('\n').unwrap_or(after))
         }

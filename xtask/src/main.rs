@@ -4,8 +4,8 @@ mod bench;
 mod clients;
 mod endpoint;
 mod matrix;
-mod tools;
 mod targets;
+mod tools;
 
 // The code generator is a library as well, so that benches/ can call it.
 
