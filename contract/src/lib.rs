@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod case;
+pub mod clients;
 pub mod dialect;
 pub mod files;
 pub mod names;

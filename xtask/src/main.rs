@@ -1,9 +1,11 @@
 //! The one front door: `cargo xtask <command>`.
 
 mod bench;
+mod clients;
 mod endpoint;
 mod matrix;
 mod targets;
+mod tools;
 
 // The code generator is a library as well, so that benches/ can call it.
 
@@ -61,6 +63,9 @@ enum Commands {
     },
     /// Run (or read) several targets and write reports/matrix.md and reports/matrix.html.
     Matrix(matrix::Args),
+    /// Run real S3 clients (AWS CLI, boto3, JS and Rust SDKs, minio-py, rclone) against
+    /// targets; write reports/<target>/clients.json and summary.md's clients section.
+    Clients(clients::Args),
     /// Measure codegen, the suite's speed and the harness's own cost; write docs/benchmarks.md.
     Bench(bench::Args),
     /// The project's tests: codegen check, formatting, lints, unit and end-to-end tests.
@@ -174,6 +179,10 @@ fn run_tests() -> Result<()> {
     let _ = std::fs::remove_dir_all(fresh_reports());
     run_target("localstack")?;
     run_target("ceph-rgw")?;
+    // One real client against the embedded s3s-fs (a process of its own): seed 001's AWS
+    // CLI flow must work, its copy read back by the harness.
+    eprintln!("==> a real client: the AWS CLI's part-copy flow against the embedded target");
+    clients::expect_works(&root(), "embedded", "aws-cli/part-copy", &fresh_reports())?;
     // SAFETY: still single-threaded; the test processes started below inherit it.
     unsafe { std::env::set_var("CONFORMANCE_FRESH_REPORTS", fresh_reports()) };
     // nextest ends on a summary line CI can read; plain cargo test where it is missing.
@@ -282,6 +291,7 @@ fn main() -> ExitCode {
         } => update_baseline(&target),
         Commands::Endpoint { command } => endpoint::run(&root(), command),
         Commands::Matrix(args) => matrix::run(&root(), args),
+        Commands::Clients(args) => clients::run(&root(), args),
         Commands::Bench(args) => bench::run(&root(), args),
         Commands::Test => run_tests(),
     };

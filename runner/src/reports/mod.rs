@@ -17,6 +17,13 @@ pub fn write(paths: &Paths, results: &Results, baseline: &Baseline) -> Result<()
     write_file(&dir.join("results.json"), json.as_bytes())?;
     let mut summary = summary::render(results, baseline)?;
     summary.push_str(&crate::differential::render_section(results));
+    // The clients section `cargo xtask clients` wrote from clients.json survives a re-run.
+    if let Some(report) = std::fs::read_to_string(dir.join("clients.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<contract::clients::Report>(&t).ok())
+    {
+        summary = contract::clients::with_section(&summary, &contract::clients::render(&report));
+    }
     write_file(&dir.join("summary.md"), summary.as_bytes())?;
     let junit = junit::render(results, baseline)?;
     write_file(&dir.join("junit.xml"), junit.as_bytes())?;
