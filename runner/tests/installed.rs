@@ -16,9 +16,8 @@ fn the_binary_runs_from_any_folder_and_writes_reports_there() {
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
 
-    // The embedded target, narrowed to a few cases; --reports-dir is not given, so
-    // reports/ is the current folder's (a narrowed run writes reports when asked to by
-    // --reports-dir only, so the whole suite's first case family stands in: see below).
+    // The whole suite against the embedded target (a filtered run writes no reports
+    // unless --reports-dir is given), with no --reports-dir: reports/ is the folder's.
     let out = Command::new(&bin)
         .args(["--test-threads", "4"])
         .current_dir(&work)
