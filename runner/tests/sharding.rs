@@ -25,7 +25,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A reports folder holding the committed embedded baseline, as `cargo xtask run` has it.
+/// A reports folder holding the committed embedded baseline, as `cargo xtask run` has it
+/// (its [[skip]] entries decide verdicts too).
 fn reports_with_baseline(dir: &Path) -> PathBuf {
     let target = dir.join("embedded");
     std::fs::create_dir_all(&target).unwrap();
@@ -79,8 +80,10 @@ fn four_nextest_shards_merged_give_the_verdicts_of_one_unsharded_run() {
             .current_dir(workspace())
             .output()
             .expect("cargo nextest starts");
+        // 100: some test failed, i.e. a case deviated from the baseline; verdicts are
+        // compared below. Anything else (setup errors, no tests) fails here.
         assert!(
-            out.status.success(),
+            matches!(out.status.code(), Some(0 | 100)),
             "shard {k}/{SHARDS}:\nstdout:\n{}\nstderr:\n{}",
             text(&out.stdout),
             text(&out.stderr)
@@ -122,9 +125,8 @@ fn four_nextest_shards_merged_give_the_verdicts_of_one_unsharded_run() {
         .args(["--test-threads", "4"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
         "unsharded run: {}",
         text(&out.stderr)
     );
