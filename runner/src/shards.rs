@@ -146,17 +146,18 @@ pub struct MergeArgs {
 
 /// `conformance merge …`'s `main` (`args` without the program name and `merge`).
 pub fn merge_main(args: impl IntoIterator<Item = String>) -> ExitCode {
-    let args = match MergeArgs::try_parse_from(std::iter::once("conformance merge".into()).chain(args)) {
-        Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
+    let args =
+        match MergeArgs::try_parse_from(std::iter::once("conformance merge".into()).chain(args)) {
+            Ok(args) => args,
+            Err(e) => {
+                let _ = e.print();
+                return if e.use_stderr() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+        };
     match merge(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -179,7 +180,11 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
     for file in &files {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let part: Results = serde_json::from_str(line)
                 .with_context(|| format!("{}:{}: not a shard record", file.display(), n + 1))?;
             if &part.target != target {
@@ -228,7 +233,12 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         .map(|c| c.id)
         .collect();
     if !missing.is_empty() {
-        let first = missing.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        let first = missing
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         if !args.allow_missing {
             bail!(
                 "{} cases have no result in {} (e.g. {first}): a shard is missing or did not finish \

@@ -1,6 +1,7 @@
 //! The embedded target run in four nextest shards (`--partition hash:k/4` of the
 //! `conformance` test target), merged by `conformance merge`, gives exactly the verdicts of
-//! one unsharded run of the `conformance` binary. Needs cargo-nextest (.ci/run installs it).
+//! one unsharded run of the `conformance` binary, itself run as installed: from a folder
+//! outside the checkout, writing reports/ there. Needs cargo-nextest (.ci/run installs it).
 
 mod common;
 
@@ -55,7 +56,7 @@ fn verdicts(results: &Path) -> BTreeSet<(String, String)> {
 }
 
 #[test]
-fn four_nextest_shards_merged_give_the_verdicts_of_one_unsharded_run() {
+fn four_nextest_shards_merged_give_the_verdicts_of_one_unsharded_run_of_the_installed_binary() {
     let nextest = cargo().args(["nextest", "--version"]).output();
     assert!(
         nextest.is_ok_and(|o| o.status.success()),
@@ -63,13 +64,27 @@ fn four_nextest_shards_merged_give_the_verdicts_of_one_unsharded_run() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let sharded = reports_with_baseline(&tmp.path().join("sharded"));
-    let unsharded = reports_with_baseline(&tmp.path().join("unsharded"));
+    let work = tmp.path().join("work");
+    let unsharded = reports_with_baseline(&work.join("reports"));
 
     for k in 1..=SHARDS {
         let out = cargo()
-            .args(["nextest", "run", "--package", "runner", "--test", "conformance"])
+            .args([
+                "nextest",
+                "run",
+                "--package",
+                "runner",
+                "--test",
+                "conformance",
+            ])
             .args(["--partition", &format!("hash:{k}/{SHARDS}")])
-            .args(["--no-fail-fast", "--no-tests", "fail"])
+            .args([
+                "--no-fail-fast",
+                "--no-tests",
+                "fail",
+                "--test-threads",
+                "4",
+            ])
             .env("CONFORMANCE_ENDPOINT", "embedded")
             .env("CONFORMANCE_RESULTS_DIR", &sharded)
             .env("CONFORMANCE_SHARD", format!("shard-{k}"))
@@ -112,17 +127,27 @@ fn four_nextest_shards_merged_give_the_verdicts_of_one_unsharded_run() {
         .arg(&sharded)
         .output()
         .unwrap();
-    assert!(
-        merge.status.success(),
-        "merge: {}",
-        text(&merge.stderr)
-    );
+    assert!(merge.status.success(), "merge: {}", text(&merge.stderr));
     for file in ["results.json", "summary.md", "junit.xml"] {
-        assert!(sharded.join("embedded").join(file).is_file(), "no merged {file}");
+        assert!(
+            sharded.join("embedded").join(file).is_file(),
+            "no merged {file}"
+        );
     }
 
-    let out = common::runner(&unsharded)
+    // The unsharded run is the installed binary's (`cargo install --path runner`): copied
+    // away from the build and run from a folder outside the checkout with no
+    // --reports-dir, it carries its cases and writes reports/embedded/ there.
+    let bin = tmp.path().join("bin/conformance");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_conformance"), &bin).unwrap();
+    let out = Command::new(&bin)
         .args(["--test-threads", "4"])
+        .current_dir(&work)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .unwrap();
     assert!(
@@ -132,6 +157,14 @@ fn four_nextest_shards_merged_give_the_verdicts_of_one_unsharded_run() {
     );
 
     let merged = verdicts(&sharded.join("embedded/results.json"));
+    for file in ["results.json", "summary.md", "junit.xml"] {
+        assert!(
+            unsharded.join("embedded").join(file).is_file(),
+            "no {file} in the run's folder"
+        );
+    }
+    // Nothing written beside the binary.
+    assert_eq!(std::fs::read_dir(bin.parent().unwrap()).unwrap().count(), 1);
     let whole = verdicts(&unsharded.join("embedded/results.json"));
     assert!(merged.len() > 100, "only {} cases merged", merged.len());
     assert_eq!(shard_of.len(), merged.len());

@@ -42,6 +42,11 @@ enum Commands {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Reports of sharded runs.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Baselines of known deviations.
     Baseline {
         #[command(subcommand)]
@@ -74,6 +79,18 @@ enum ModelsCommand {
         path: Option<String>,
         #[arg(long)]
         commit: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Merge the shard results of a nextest run (reports/<target>/shards/*.jsonl) into
+    /// results.json, summary.md and junit.xml: `merge <target> [FILES] [--allow-missing]`;
+    /// see `conformance merge --help`.
+    #[command(disable_help_flag = true)]
+    Merge {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -263,6 +280,12 @@ fn main() -> ExitCode {
         }
         Commands::Codegen { check } => codegen::run(&root(), check),
         Commands::Run { args } => return runner(&args),
+        Commands::Report {
+            command: ReportCommand::Merge { args },
+        } => {
+            let args: Vec<String> = std::iter::once("merge".to_string()).chain(args).collect();
+            return runner(&args);
+        }
         Commands::Baseline {
             command: BaselineCommand::Update { target },
         } => update_baseline(&target),
