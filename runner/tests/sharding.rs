@@ -72,8 +72,9 @@ fn four_nextest_shards_merged_give_the_verdicts_of_one_unsharded_run_of_the_inst
             .args([
                 "nextest",
                 "run",
-                "--package",
-                "runner",
+                // As `cargo xtask test` builds (--workspace): the same features, so the
+                // test binaries already built are reused, not built again with others.
+                "--workspace",
                 "--test",
                 "conformance",
             ])
