@@ -4,7 +4,7 @@
 //! the target, probes, one trial per case) → `executor` (one case: setup through
 //! `fixtures`, the step under test through `client`, judged by `grade`, cleanup) →
 //! `reports` (results.json, summary.md, junit.xml). `embedded` is the in-process s3s-fs
-//! target, also used by the tests; `oss` the OSS dialect; `content` object bytes as
+//! target, also used by the tests; `shards` the nextest target's shards and their merge; `oss` the OSS dialect; `content` object bytes as
 //! descriptions; `reproduce` the lines that send a deviating request again.
 #![forbid(unsafe_code)]
 
@@ -23,5 +23,6 @@ pub mod probe;
 pub mod reports;
 pub mod reproduce;
 pub mod run;
+pub mod shards;
 pub mod streaming;
 pub mod terminal;

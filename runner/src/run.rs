@@ -96,7 +96,13 @@ impl Target {
     }
 }
 
-pub fn run(mut cli: Cli) -> Result<ExitCode> {
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    run_with(cli, None)
+}
+
+/// A run whose results are appended to `shard_file` (one line of results.json form)
+/// instead of written as reports: the nextest target's, see `crate::shards`.
+pub fn run_with(mut cli: Cli, shard_file: Option<&std::path::Path>) -> Result<ExitCode> {
     cli.check()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -189,7 +195,14 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
     let conclusion = libtest_mimic::run(&cli.test, trials);
     shared.progress.finish();
     runtime.block_on(target.stop());
-    finish(&cli, &paths, &shared, started, conclusion.has_failed())
+    finish(
+        &cli,
+        &paths,
+        &shared,
+        started,
+        conclusion.has_failed(),
+        shard_file,
+    )
 }
 
 /// The client of the target, once a probe found it accepts writes, and what it supports.
@@ -232,6 +245,7 @@ fn finish(
     shared: &Shared,
     (started, started_at): (Instant, String),
     failed: bool,
+    shard_file: Option<&std::path::Path>,
 ) -> Result<ExitCode> {
     let interrupted = shared.interrupted.load(Ordering::SeqCst);
     let ctx = &shared.ctx;
@@ -270,7 +284,9 @@ fn finish(
             ExitCode::SUCCESS
         });
     }
-    if cli.narrowed() && cli.reports_dir.is_none() {
+    if let Some(file) = shard_file {
+        crate::shards::append(file, &results)?;
+    } else if cli.narrowed() && cli.reports_dir.is_none() {
         eprintln!("a filtered run: reports/ left as it was (give --reports-dir to write this run's reports)");
     } else {
         crate::reports::write(paths, &results, &shared.baseline)?;
@@ -290,11 +306,14 @@ fn join(words: &BTreeSet<String>) -> String {
     words.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
-/// `--list`: the trial names, nothing run.
+/// `--list`: the trial names, nothing run. Opt-in cases are listed as ignored, so that
+/// nextest leaves them out unless asked (`--run-ignored`).
 fn list(cli: &Cli, target: &str, cases: &[Case]) {
     let trials = cases
         .iter()
-        .map(|c| Trial::test(trial_name(target, &c.id), || Ok(())))
+        .map(|c| {
+            Trial::test(trial_name(target, &c.id), || Ok(())).with_ignored_flag(c.opt_in.is_some())
+        })
         .collect();
     let _ = libtest_mimic::run(&cli.test, trials);
 }

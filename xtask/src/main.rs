@@ -51,6 +51,11 @@ enum Commands {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Reports of sharded runs.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Baselines of known deviations.
     Baseline {
         #[command(subcommand)]
@@ -86,6 +91,18 @@ enum ModelsCommand {
         path: Option<String>,
         #[arg(long)]
         commit: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Merge the shard results of a nextest run (reports/<target>/shards/*.jsonl) into
+    /// results.json, summary.md and junit.xml: `merge <target> [FILES] [--allow-missing]`;
+    /// see `conformance merge --help`.
+    #[command(disable_help_flag = true)]
+    Merge {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -146,6 +163,9 @@ fn run_target(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The cargo-nextest release the tests run under.
+const NEXTEST: &str = "0.9.143";
+
 fn run_tests() -> Result<()> {
     // rustfmt and clippy are rustup components a minimal toolchain may lack.
     let components = Command::new("rustup")
@@ -185,29 +205,28 @@ fn run_tests() -> Result<()> {
     clients::expect_works(&root(), "embedded", "aws-cli/part-copy", &fresh_reports())?;
     // SAFETY: still single-threaded; the test processes started below inherit it.
     unsafe { std::env::set_var("CONFORMANCE_FRESH_REPORTS", fresh_reports()) };
-    // nextest ends on a summary line CI can read; plain cargo test where it is missing.
-    let nextest = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if nextest {
+    // The tests run under cargo-nextest (the sharding test runs its partitions): crates.io's,
+    // pinned, installed when missing.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let nextest = |args: &[&str]| Command::new(&cargo).args(args).output();
+    if !nextest(&["nextest", "--version"]).is_ok_and(|o| o.status.success()) {
+        eprintln!("==> installing cargo-nextest {NEXTEST} (crates.io, about 3 minutes)");
         step(
-            "unit and end-to-end tests",
-            &[
-                "nextest",
-                "run",
-                "--workspace",
-                "--no-fail-fast",
-                "--failure-output",
-                "final",
-            ],
-        )?;
-    } else {
-        step(
-            "unit and end-to-end tests",
-            &["test", "--workspace", "--quiet"],
+            "cargo-nextest",
+            &["install", "cargo-nextest", "--locked", "--version", NEXTEST],
         )?;
     }
+    step(
+        "unit and end-to-end tests",
+        &[
+            "nextest",
+            "run",
+            "--workspace",
+            "--no-fail-fast",
+            "--failure-output",
+            "final",
+        ],
+    )?;
     Ok(())
 }
 
@@ -284,6 +303,12 @@ fn main() -> ExitCode {
             let args: Vec<String> = std::iter::once("--oracle".to_string())
                 .chain(args)
                 .collect();
+            return runner(&args);
+        }
+        Commands::Report {
+            command: ReportCommand::Merge { args },
+        } => {
+            let args: Vec<String> = std::iter::once("merge".to_string()).chain(args).collect();
             return runner(&args);
         }
         Commands::Baseline {

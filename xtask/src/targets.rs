@@ -58,6 +58,11 @@ pub fn run(root: &Path, name: &str, reports_dir: &Path) -> Result<i32> {
 /// that it can run many times without cargo. The one way xtask gets the runner.
 pub fn build_runner(root: &Path, profile: Option<&str>) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    if !runner_built(root, profile) {
+        eprintln!(
+            "building the runner (first build: about 4-5 minutes on 2 cores; later ones take seconds)…"
+        );
+    }
     let mut build = Command::new(&cargo);
     // Not quiet: a cold build takes minutes, and cargo says what it is compiling.
     build.arg("build");
@@ -86,6 +91,18 @@ pub fn build_runner(root: &Path, profile: Option<&str>) -> Result<PathBuf> {
         }
     }
     bail!("cargo build did not name the conformance executable")
+}
+
+/// Whether a runner binary of this profile is already there (then a build is quick).
+fn runner_built(root: &Path, profile: Option<&str>) -> bool {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let dir = match profile {
+        None | Some("dev") => "debug",
+        Some(other) => other,
+    };
+    target.join(dir).join("conformance").is_file()
 }
 
 #[cfg(test)]
