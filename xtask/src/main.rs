@@ -3,6 +3,7 @@
 mod bench;
 mod endpoint;
 mod matrix;
+mod tools;
 mod targets;
 
 // The code generator is a library as well, so that benches/ can call it.
