@@ -165,6 +165,10 @@ mod tests {
         copy("models/s3.json");
         copy("suites/FEATURES.toml");
         copy("suites/reference.toml");
+        for entry in std::fs::read_dir(here.join("suites/axes")).unwrap() {
+            let file = entry.unwrap().path();
+            copy(&file.strip_prefix(&here).unwrap().to_string_lossy());
+        }
         for entry in std::fs::read_dir(here.join("suites/cases")).unwrap() {
             let group = entry.unwrap().path();
             for file in std::fs::read_dir(&group).unwrap() {

@@ -32,8 +32,10 @@ struct ScenarioFile {
     /// Steps (or a variable holding them); nested lists are flattened.
     #[serde(default = "empty_list")]
     setup: Value,
+    /// The operation under test (or a variable naming it).
     operation: String,
-    /// Members of the operation's input (or a variable holding them).
+    /// Members of the operation's input: a table, a variable holding one, or a list of
+    /// them merged in order (`input = ["${op.input}", { CopySource = "…" }]`).
     #[serde(default = "empty_table")]
     input: Value,
     /// Named lists of values that cases fan out over (`cross = ["source", "pos"]`).
@@ -42,6 +44,15 @@ struct ScenarioFile {
     /// Files of suites/axes/ whose axes this file crosses too.
     #[serde(default)]
     axes_from: Vec<String>,
+    /// The dialects the file's cases are defined for (a variable allowed); an expectation
+    /// for another is left out (`dialects = "${op.dialects}"`: the OSS sources document
+    /// UploadPartCopy, not CopyObject). Without it: every dialect a case names.
+    #[serde(default)]
+    dialects: Option<Value>,
+    /// Axes every case of the file crosses, before its own (`cross = ["op"]`: each case
+    /// once per operation; the family then names the operation, so ids stay unique).
+    #[serde(default)]
+    cross: Vec<String>,
     #[serde(rename = "case")]
     cases: Vec<CaseSpec>,
 }
@@ -245,7 +256,7 @@ fn expand_file(file: &ScenarioFile, checker: &Checker) -> Result<Vec<Case>> {
     }
     let mut out = Vec::new();
     for spec in &file.cases {
-        for bindings in bindings_of(spec, &file.axes)? {
+        for bindings in bindings_of(spec, &file.cross, &file.axes)? {
             let mut case =
                 expand_case(file, spec, &bindings).with_context(|| format!("case {}", spec.id))?;
             case.contested = case
@@ -268,11 +279,9 @@ fn expand_file(file: &ScenarioFile, checker: &Checker) -> Result<Vec<Case>> {
             out.push(case);
         }
     }
-    if let Some(axis) = file
-        .axes
-        .keys()
-        .find(|axis| !file.cases.iter().any(|c| c.cross.contains(axis)))
-    {
+    if let Some(axis) = file.axes.keys().find(|axis| {
+        !file.cross.contains(axis) && !file.cases.iter().any(|c| c.cross.contains(axis))
+    }) {
         bail!("axis {axis} is crossed by no case");
     }
     Ok(out)
@@ -282,13 +291,17 @@ fn expand_file(file: &ScenarioFile, checker: &Checker) -> Result<Vec<Case>> {
 type Bindings = Vec<(String, Value)>;
 
 /// Every combination of a case's `each` and `cross` values (one empty binding without them).
-fn bindings_of(spec: &CaseSpec, file_axes: &BTreeMap<String, Vec<Value>>) -> Result<Vec<Bindings>> {
+fn bindings_of(
+    spec: &CaseSpec,
+    file_cross: &[String],
+    file_axes: &BTreeMap<String, Vec<Value>>,
+) -> Result<Vec<Bindings>> {
     let mut all: Vec<Bindings> = vec![vec![]];
     let mut axes: Vec<(String, &Vec<Value>)> = Vec::new();
     if let Some(each) = &spec.each {
         axes.push(("each".into(), each));
     }
-    for name in &spec.cross {
+    for name in file_cross.iter().chain(&spec.cross) {
         let values = file_axes.get(name).with_context(|| {
             format!(
                 "case {}: the file has no axis {name:?} (axes: {})",
@@ -355,14 +368,27 @@ fn lookup(token: &str, bindings: &Bindings) -> Result<Value> {
 
 /// Replaces `${…}` variables in every string. A string that is exactly one variable
 /// becomes its value (numbers stay numbers, tables stay tables; a missing field is null,
-/// which leaves a table member unset). Run-time placeholders (`{src.etag}`) stay.
+/// which leaves a table member unset), itself substituted: an axis value may name another
+/// axis (`setup = [{ … }, "${op.setup}"]`). Run-time placeholders (`{src.etag}`) stay.
 fn substitute(value: &mut Value, bindings: &Bindings, slugged: bool) -> Result<()> {
+    substitute_nested(value, bindings, slugged, 0)
+}
+
+fn substitute_nested(
+    value: &mut Value,
+    bindings: &Bindings,
+    slugged: bool,
+    depth: usize,
+) -> Result<()> {
     match value {
         Value::String(s) => {
             if let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
                 if !inner.contains(['{', '}']) {
+                    if depth >= 4 {
+                        bail!("${{{inner}}}: variables nest more than 4 deep");
+                    }
                     *value = lookup(inner, bindings)?;
-                    return Ok(());
+                    return substitute_nested(value, bindings, slugged, depth + 1);
                 }
             }
             let mut out = String::new();
@@ -386,12 +412,12 @@ fn substitute(value: &mut Value, bindings: &Bindings, slugged: bool) -> Result<(
         }
         Value::Array(items) => {
             for v in items.iter_mut() {
-                substitute(v, bindings, slugged)?;
+                substitute_nested(v, bindings, slugged, depth)?;
             }
         }
         Value::Object(map) => {
             for v in map.values_mut() {
-                substitute(v, bindings, slugged)?;
+                substitute_nested(v, bindings, slugged, depth)?;
             }
             // A variable with no value removes the key: optional fields stay unset.
             map.retain(|_, v| !v.is_null());
@@ -434,11 +460,12 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
     let mut family = Value::String(file.family.clone());
     substitute(&mut family, bindings, false)?;
     let family = value_text(&family);
+    let mut operation = Value::String(file.operation.clone());
+    substitute(&mut operation, bindings, false)?;
+    let operation = value_text(&operation);
     let mut input = file.input.clone();
     substitute(&mut input, bindings, false)?;
-    let Value::Object(mut input) = input else {
-        bail!("the family's input must be a table of members, not {input}");
-    };
+    let mut input = merged_tables(input)?;
     for member in &spec.omit {
         if input.remove(member).is_none() {
             bail!("omit: the family's input has no member {member}");
@@ -464,7 +491,7 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
         "features": features,
         "requires": requires,
         "setup": spec.setup.clone().unwrap_or_else(|| file.setup.clone()),
-        "operation": file.operation,
+        "operation": operation,
         "input": input,
         "raw": spec.raw.clone().unwrap_or_else(|| serde_json::json!({})),
         "body": spec.body.clone(),
@@ -488,8 +515,32 @@ fn expand_case(file: &ScenarioFile, spec: &CaseSpec, bindings: &Bindings) -> Res
                 .with_context(|| format!("malformed setup step {}: {step}", i + 1))?;
         }
     }
+    if let Some(dialects) = &file.dialects {
+        let mut dialects = dialects.clone();
+        substitute(&mut dialects, bindings, false)?;
+        let dialects: Vec<Dialect> = serde_json::from_value(dialects)
+            .context("dialects must be a list of dialect names (aws, oss)")?;
+        if let Some(expect) = case["expect"].as_object_mut() {
+            expect.retain(|name, _| dialects.iter().any(|d| d.name() == name));
+        }
+    }
     stringify_expected_values(&mut case["expect"]);
     Ok(serde_json::from_value(case)?)
+}
+
+/// The family's input as one table: a table, or a list of tables merged in order.
+fn merged_tables(input: Value) -> Result<Map<String, Value>> {
+    match input {
+        Value::Object(map) => Ok(map),
+        Value::Array(tables) => {
+            let mut out = Map::new();
+            for table in tables {
+                out.extend(merged_tables(table)?);
+            }
+            Ok(out)
+        }
+        other => bail!("the family's input must be a table of members, not {other}"),
+    }
 }
 
 /// An `each` value as an id part: `-1` stays, `bytes=0-9` becomes `bytes_0-9`.
@@ -547,27 +598,52 @@ fn check_case(case: &Case, checker: &Checker) -> Result<()> {
     if let Some(body) = &case.body {
         names.insert(body.name.clone(), Kind::Object);
     }
-    let op = model.operation(&case.operation)?;
-    let input_id = &op
-        .input
-        .as_ref()
-        .context("the operation has no input")?
-        .target;
-    let input_shape = model.shape(input_id)?;
-    let members = input_shape.members()?;
-    for (name, value) in &case.input {
-        let member = members
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, m)| m)
-            .with_context(|| format!("input: {} has no member {name}", case.operation))?;
-        check_value_type(model, &member.target, value)
-            .with_context(|| format!("input member {name}"))?;
+    check_input(model, &case.operation, &case.input)?;
+    for step in &case.setup {
+        if let Step::PutObject { name, input, .. } = step {
+            check_input(model, "PutObject", input)
+                .with_context(|| format!("setup put-object {name}"))?;
+        }
+    }
+    for (profile, expect) in &case.expect {
+        if let Some(stored) = &expect.stored {
+            let head = model.operation("HeadObject")?;
+            let output = head.output.as_ref().context("HeadObject has no output")?;
+            for member in stored.head.keys() {
+                check_member_path(model, &output.target, member)
+                    .with_context(|| format!("expect.{profile}.stored.head"))?;
+            }
+        }
     }
     let mut strings = Vec::new();
     collect_strings(&serde_json::to_value(case)?, &mut strings);
     for s in strings {
         check_placeholders(&s, &names, &checker.algorithms)?;
+    }
+    Ok(())
+}
+
+/// Each member is one of the operation's input, with a value of its type.
+fn check_input<'a>(
+    model: &Model,
+    operation: &str,
+    input: impl IntoIterator<Item = (&'a String, &'a Value)>,
+) -> Result<()> {
+    let op = model.operation(operation)?;
+    let input_id = &op
+        .input
+        .as_ref()
+        .context("the operation has no input")?
+        .target;
+    let members = model.shape(input_id)?.members()?;
+    for (name, value) in input {
+        let member = members
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m)
+            .with_context(|| format!("input: {operation} has no member {name}"))?;
+        check_value_type(model, &member.target, value)
+            .with_context(|| format!("input member {name}"))?;
     }
     Ok(())
 }
@@ -746,6 +822,80 @@ expect.aws = { status = 200, copied = "src", error = { ArgumentValue = "${each}"
         std::fs::create_dir_all(dir.path().join("cases")).unwrap();
         std::fs::write(dir.path().join("cases/a.toml"), case_file).unwrap();
         cases_json(&expand(dir.path(), &model())?)
+    }
+
+    /// One family for two operations: the op axis of an axis file gives each its family,
+    /// operation, setup, input and dialects.
+    #[test]
+    fn a_shared_family_expands_once_per_operation() {
+        const AXES: &str = r#"
+[axes]
+op = [
+    { id = "upc", family = "upload_part_copy", operation = "UploadPartCopy", dialects = ["aws", "oss"], setup = [{ do = "create-upload", name = "up", key = "dest" }], input = { Bucket = "{up.bucket}", Key = "{up.key}", UploadId = "{up.id}", PartNumber = 1 } },
+    { id = "co", family = "copy_object", operation = "CopyObject", dialects = ["aws"], setup = [], input = { Bucket = "{bucket.name}", Key = "dest" } },
+]
+"#;
+        const SHARED: &str = r#"
+family = "${op.family}/copy-source"
+shared = "copy-source"
+title = "copies"
+features = ["range"]
+operation = "${op.operation}"
+axes_from = ["ops.toml"]
+cross = ["op"]
+dialects = "${op.dialects}"
+input = ["${op.input}", { CopySource = "{src.copy_source}" }]
+
+[axes]
+source = [{ id = "small", setup = [{ do = "put-object", name = "src", size = 10 }, "${op.setup}"] }]
+
+[[case]]
+id = "whole-${source.id}"
+title = "whole"
+refs = ["R1"]
+cross = ["source"]
+setup = "${source.setup}"
+expect.aws = { status = 200, copied = "src", source = "doc:001" }
+expect.oss = { status = 200, copied = "src", source = "doc:003" }
+"#;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("FEATURES.toml"), FEATURES).unwrap();
+        std::fs::write(dir.path().join("reference.toml"), REFERENCE).unwrap();
+        std::fs::create_dir_all(dir.path().join("cases")).unwrap();
+        std::fs::create_dir_all(dir.path().join("axes")).unwrap();
+        std::fs::write(dir.path().join("axes/ops.toml"), AXES).unwrap();
+        std::fs::write(dir.path().join("cases/a.toml"), SHARED).unwrap();
+        let cases = expand(dir.path(), &model()).unwrap();
+        let ids: Vec<_> = cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "copy_object/copy-source/whole-small",
+                "upload_part_copy/copy-source/whole-small"
+            ]
+        );
+        let (co, upc) = (&cases[0], &cases[1]);
+        assert_eq!(upc.shared.as_deref(), Some("copy-source/whole-small"));
+        assert_eq!(co.shared, upc.shared);
+        assert_eq!(
+            (upc.operation.as_str(), co.operation.as_str()),
+            ("UploadPartCopy", "CopyObject")
+        );
+        // The nested setup is joined; the op's input merged under the file's.
+        assert_eq!(upc.setup.len(), 2);
+        assert_eq!(co.setup.len(), 1);
+        assert_eq!(upc.input["UploadId"], "{up.id}");
+        assert_eq!(co.input["Bucket"], "{bucket.name}");
+        assert_eq!(co.input["CopySource"], "{src.copy_source}");
+        // CopyObject is judged by aws alone.
+        assert!(upc.expect.contains_key(&Dialect::Oss));
+        assert!(!co.expect.contains_key(&Dialect::Oss));
+
+        // A name both the file and its axis file define is refused.
+        let twice = SHARED.replace("[axes]\n", "[axes]\nop = [{ id = \"x\" }]\n");
+        std::fs::write(dir.path().join("cases/a.toml"), twice).unwrap();
+        let err = format!("{:#}", expand(dir.path(), &model()).unwrap_err());
+        assert!(err.contains("axis op is defined twice"), "{err}");
     }
 
     #[test]

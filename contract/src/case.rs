@@ -59,8 +59,14 @@ pub enum Step {
         #[serde(default = "default_bucket")]
         bucket: String,
     },
+    /// Versioning suspended (after it was enabled): new writes get the null version.
+    SuspendVersioning {
+        #[serde(default = "default_bucket")]
+        bucket: String,
+    },
     /// An object of `size` bytes generated from its name; `key` defaults to the name.
-    /// With `sse_c`, encrypted with the case's customer key (`{sse.key}`).
+    /// With `sse_c`, encrypted with the case's customer key (`{sse.key}`); with
+    /// `checksum_algorithm`, sent with its checksum of that algorithm.
     PutObject {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +76,12 @@ pub enum Step {
         size: u64,
         #[serde(default, skip_serializing_if = "is_false")]
         sse_c: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checksum_algorithm: Option<String>,
+        /// Other PutObject members, as the model names them (`Metadata`, `ContentType`,
+        /// `Tagging`, `StorageClass`, …).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        input: BTreeMap<String, serde_json::Value>,
     },
     /// An object made by a multipart upload of parts of these sizes.
     PutMultipartObject {
@@ -303,6 +315,10 @@ pub struct Expect {
     /// must be the multipart ETag of those parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<String>,
+    /// For a CopyObject: what the object it wrote holds, read back with HeadObject (and
+    /// GetObjectTagging for tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<Stored>,
     /// Other outcomes tolerated: graded `pass-alternative`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<Alternative>,
@@ -310,6 +326,26 @@ pub struct Expect {
     pub source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// The object a write left, as a client reading it sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stored {
+    /// HeadObject output members by model name (`ContentType`, `ContentLanguage`,
+    /// `StorageClass`, `WebsiteRedirectLocation`): the value, or `""` for none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub head: BTreeMap<String, String>,
+    /// The user metadata (`x-amz-meta-*`), exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// The tags, exactly (GetObjectTagging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// The part count a HeadObject of part 1 gives (`x-amz-mp-parts-count`); `""`: none,
+    /// the object is not multipart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts_count: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

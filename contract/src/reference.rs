@@ -107,7 +107,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "doc",
-        "an AWS or Alibaba document the project comes from (seeds 000-004)",
+        "an AWS or Alibaba document: a seed the project comes from (doc:000 to doc:004), or an AWS documentation page named by its title",
     ),
     ("model", "the S3 Smithy model, its shapes and documentation"),
     (

@@ -127,6 +127,7 @@ mod tests {
             body: None,
             uploaded: None,
             completed: None,
+            stored: None,
             alternatives: vec![],
             source: "test".into(),
             note: None,

@@ -55,6 +55,8 @@ fn put(name: &str, sse_c: bool) -> Step {
         bucket: "bucket".into(),
         size: 16,
         sse_c,
+        checksum_algorithm: None,
+        input: Default::default(),
     }
 }
 

@@ -9,11 +9,11 @@ use crate::fixtures::{self, Fixture, SseKey, UploadInfo};
 use crate::grade::failure_verdict;
 use anyhow::{anyhow, Context, Result};
 use contract::results::CaseResult;
-use contract::{Expect, Verdict};
+use contract::{Expect, Stored, Verdict};
 use generated::operations::{CopyObjectOutput, Operation, UploadPartCopyOutput, UploadPartOutput};
 use generated::shapes::CompletedPart;
 use serde_json::Value;
-use wire::{Checksums, ResponseError};
+use wire::{Checksums, ResponseError, ToJson};
 
 pub async fn run(
     ctx: &RunContext,
@@ -65,6 +65,9 @@ pub async fn run(
         Ok(output) => {
             check_output(fixture, expect, output, result)?;
             check_headers(expect, sent, result);
+            if let Some(stored) = &expect.stored {
+                check_stored(ctx, fixture, stored, sent, result).await?;
+            }
             if let (Some(selector), Operation::CopyObject) = (&expect.copied, sent.operation) {
                 check_object_copy(ctx, fixture, expect, sent, selector, result).await?;
             } else if let Some(selector) = &expect.copied {
@@ -387,6 +390,101 @@ async fn check_object_copy(
             failure_verdict(&e),
             format!("read-back: the copy could not be read: {e:#}"),
         ),
+    }
+    Ok(())
+}
+
+/// The object the step wrote, as HeadObject (and GetObjectTagging) show it.
+async fn check_stored(
+    ctx: &RunContext,
+    fixture: &Fixture,
+    stored: &Stored,
+    sent: &Sent,
+    result: &mut CaseResult,
+) -> Result<()> {
+    let text = |member: &str| sent.input.get(member).and_then(Value::as_str);
+    let (Some(bucket), Some(key)) = (text("Bucket"), text("Key")) else {
+        return Ok(());
+    };
+    let sse = text("SSECustomerKey").is_some().then_some(&fixture.sse);
+    let head = match fixtures::head_object(&ctx.client, bucket, key, sse, None).await {
+        Ok(head) => head,
+        Err(e) => {
+            find(
+                result,
+                failure_verdict(&e),
+                format!("HeadObject of the written object failed: {e:#}"),
+            );
+            return Ok(());
+        }
+    };
+    let json = head.to_json();
+    for (member, want) in &stored.head {
+        let want = fixture.resolve_text(want)?;
+        let got = json.get(member).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        if got.as_deref().unwrap_or("") != want {
+            let wanted = if want.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{want:?}")
+            };
+            find(
+                result,
+                Verdict::WrongMetadata,
+                format!("the written object's {member}: expected {wanted}, got {got:?}"),
+            );
+        }
+    }
+    if let Some(want) = &stored.metadata {
+        let got = head.metadata.clone().unwrap_or_default();
+        if &got != want {
+            find(
+                result,
+                Verdict::WrongMetadata,
+                format!("the written object's metadata: expected {want:?}, got {got:?}"),
+            );
+        }
+    }
+    if let Some(want) = &stored.tags {
+        match fixtures::object_tags(&ctx.client, bucket, key).await {
+            Ok(got) if &got == want => {}
+            Ok(got) => find(
+                result,
+                Verdict::WrongMetadata,
+                format!("the written object's tags: expected {want:?}, got {got:?}"),
+            ),
+            Err(e) => find(
+                result,
+                failure_verdict(&e),
+                format!("GetObjectTagging of the written object failed: {e:#}"),
+            ),
+        }
+    }
+    if let Some(want) = &stored.parts_count {
+        match fixtures::head_object(&ctx.client, bucket, key, sse, Some(1)).await {
+            Ok(part) => {
+                let got = part.parts_count.map(|n| n.to_string()).unwrap_or_default();
+                if &got != want {
+                    find(
+                        result,
+                        Verdict::WrongMetadata,
+                        format!(
+                            "the written object's part count (HeadObject partNumber=1): expected {}, got {}",
+                            if want.is_empty() { "none" } else { want },
+                            if got.is_empty() { "none" } else { &got }
+                        ),
+                    );
+                }
+            }
+            Err(e) => find(
+                result,
+                failure_verdict(&e),
+                format!("HeadObject partNumber=1 of the written object failed: {e:#}"),
+            ),
+        }
     }
     Ok(())
 }

@@ -188,6 +188,7 @@ fn describe(step: &Step) -> String {
     let (kind, name) = match step {
         Step::CreateBucket { name } => ("create-bucket", name.as_str()),
         Step::EnableVersioning { bucket } => ("enable-versioning", bucket.as_str()),
+        Step::SuspendVersioning { bucket } => ("suspend-versioning", bucket.as_str()),
         Step::PutObject { name, .. } => ("put-object", name.as_str()),
         Step::PutMultipartObject { name, .. } => ("put-multipart-object", name.as_str()),
         Step::DeleteObject { name } => ("delete-object", name.as_str()),
