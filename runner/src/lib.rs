@@ -23,3 +23,4 @@ pub mod reproduce;
 pub mod run;
 pub mod streaming;
 pub mod terminal;
+pub mod trace;
