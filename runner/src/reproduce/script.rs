@@ -285,13 +285,13 @@ urlenc() {
   printf '%s' "$out"
 }
 # SSE-C keys made up for this run (32 bytes each), as the CLI takes them and as headers.
-sse_key=$(LC_ALL=C tr -dc 'a-zA-Z0-9' < /dev/urandom | head -c 32)
-sse_other_key=$(LC_ALL=C tr -dc 'a-zA-Z0-9' < /dev/urandom | head -c 32)
+sse_key=$(openssl rand -hex 16)
+sse_other_key=$(openssl rand -hex 16)
 sse_key_b64=$(printf '%s' "$sse_key" | base64 -w0)
 sse_key_md5=$(printf '%s' "$sse_key" | openssl dgst -md5 -binary | base64 -w0)
 sse_other_key_b64=$(printf '%s' "$sse_other_key" | base64 -w0)
 sse_other_key_md5=$(printf '%s' "$sse_other_key" | openssl dgst -md5 -binary | base64 -w0)
-bucket="repro-$(date +%s)-$(LC_ALL=C tr -dc 'a-z0-9' < /dev/urandom | head -c 8)"
+bucket="repro-$(date +%s)-$(openssl rand -hex 4)"
 buckets=()
 cleanup() {
   set +e
