@@ -106,11 +106,7 @@ fn preview(out: &mut String, side: &str, body: &[u8]) {
         }
     }
     if body.len() > shown.len() {
-        let _ = writeln!(
-            out,
-            "{side} <… {} more bytes>",
-            body.len() - shown.len()
-        );
+        let _ = writeln!(out, "{side} <… {} more bytes>", body.len() - shown.len());
     }
 }
 
@@ -178,8 +174,14 @@ mod tests {
                     SignedHeaders=host;x-amz-date, Signature=abcdef0123";
         let redacted = redact_header("Authorization", auth);
         assert!(!redacted.contains("abcdef0123"), "{redacted}");
-        assert!(redacted.contains("SignedHeaders=host;x-amz-date"), "{redacted}");
-        assert_eq!(redact_header("authorization", "OSS id:sig"), "OSS id:[redacted]");
+        assert!(
+            redacted.contains("SignedHeaders=host;x-amz-date"),
+            "{redacted}"
+        );
+        assert_eq!(
+            redact_header("authorization", "OSS id:sig"),
+            "OSS id:[redacted]"
+        );
         assert_eq!(redact_header("x-amz-security-token", "tok"), "[redacted]");
         assert_eq!(
             redact_header("x-amz-server-side-encryption-customer-key", "k"),
@@ -216,7 +218,10 @@ mod tests {
     #[tokio::test]
     async fn a_traced_case_keeps_its_exchanges() {
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("authorization", "AWS4-HMAC-SHA256 Signature=5ecret".parse().unwrap());
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Signature=5ecret".parse().unwrap(),
+        );
         let trace = Trace::default();
         trace
             .scope(async {

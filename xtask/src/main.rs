@@ -3,8 +3,9 @@
 mod bench;
 mod endpoint;
 mod matrix;
-mod tools;
+mod repro_check;
 mod targets;
+mod tools;
 
 // The code generator is a library as well, so that benches/ can call it.
 
@@ -167,6 +168,12 @@ fn run_tests() -> Result<()> {
     let _ = std::fs::remove_dir_all(fresh_reports());
     run_target("localstack")?;
     run_target("ceph-rgw")?;
+    // The AWS CLI the reproduction scripts are checked with, also for the tests below.
+    let aws = tools::aws_cli(&root())?;
+    // SAFETY: still single-threaded.
+    unsafe { std::env::set_var("CONFORMANCE_AWS_CLI", &aws) };
+    eprintln!("==> reproduction scripts: a sample run with the AWS CLI against moto");
+    repro_check::check(&root(), &aws)?;
     // SAFETY: still single-threaded; the test processes started below inherit it.
     unsafe { std::env::set_var("CONFORMANCE_FRESH_REPORTS", fresh_reports()) };
     // nextest ends on a summary line CI can read; plain cargo test where it is missing.

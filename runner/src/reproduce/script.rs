@@ -150,9 +150,7 @@ impl Writer {
                         };
                         (o.size as i64 + shift).to_string()
                     }
-                    "last_modified" | "last_modified_rfc3339" => {
-                        self.time(name, attr, p.offset)?
-                    }
+                    "last_modified" | "last_modified_rfc3339" => self.time(name, attr, p.offset)?,
                     _ => return Err(unsupported()),
                 }
             }
@@ -199,7 +197,10 @@ impl Writer {
                  --query LastModified --output text)\" +%s)"
             ));
         }
-        let shifted = var(name, &format!("{attr}_{}", seconds.to_string().replace('-', "m")));
+        let shifted = var(
+            name,
+            &format!("{attr}_{}", seconds.to_string().replace('-', "m")),
+        );
         if self.computed.insert(shifted.clone()) {
             let format = if attr == "last_modified" {
                 "+%a, %d %b %Y %H:%M:%S GMT"
@@ -331,10 +332,15 @@ json_str() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
 /// The script of a case, or why it has none.
 pub fn script(case: &Case, recorded: &str, expected: &str) -> Result<String, NotScripted> {
     if let Some(signing) = &case.raw.signing {
-        return Err(format!("the request is signed in a way curl cannot ({signing:?})"));
+        return Err(format!(
+            "the request is signed in a way curl cannot ({signing:?})"
+        ));
     }
     if case.raw.streaming.is_some() {
-        return Err("the body is aws-chunked, which neither the CLI nor curl frames as the case does".into());
+        return Err(
+            "the body is aws-chunked, which neither the CLI nor curl frames as the case does"
+                .into(),
+        );
     }
     let operation: Operation = case.operation.parse().map_err(|e: String| e)?;
     let mut w = Writer::default();
@@ -360,7 +366,11 @@ pub fn script(case: &Case, recorded: &str, expected: &str) -> Result<String, Not
     let _ = writeln!(
         out,
         "# Needs the AWS CLI{}, openssl and GNU coreutils. Run with AWS_ENDPOINT_URL,",
-        if mode == Mode::Curl { " and curl >= 7.75" } else { "" }
+        if mode == Mode::Curl {
+            " and curl >= 7.75"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         out,
@@ -650,7 +660,10 @@ fn capture_object(w: &mut Writer, name: &str, out: &str) {
     let (etag, version) = (var(name, "etag"), var(name, "version_id"));
     w.line(format!("IFS=$'\\t' read -r {etag} {version} <<< \"{out}\""));
     w.line(format!("{version}=$(none \"${{{version}}}\")"));
-    w.line(format!("{}=\"${{{etag}//\\\"/}}\"", var(name, "etag_unquoted")));
+    w.line(format!(
+        "{}=\"${{{etag}//\\\"/}}\"",
+        var(name, "etag_unquoted")
+    ));
 }
 
 fn create_upload(
@@ -712,7 +725,10 @@ fn record_part(w: &mut Writer, upload: &str, number: i64, size: u64, name: &str)
         "{parts}=\"${{{parts}:+${{{parts}}},}}{{\\\"PartNumber\\\":{number},\\\"ETag\\\":$(json_str \"$etag\")}}\""
     ));
     w.line(format!("{}=\"$etag\"", var(name, "etag")));
-    w.line(format!("{}=\"${{etag//\\\"/}}\"", var(name, "etag_unquoted")));
+    w.line(format!(
+        "{}=\"${{etag//\\\"/}}\"",
+        var(name, "etag_unquoted")
+    ));
     let up = w.uploads.get_mut(upload).expect("the upload was checked");
     up.size += size;
     let (bucket, key, sse_c) = (up.bucket.clone(), up.key.clone(), up.sse_c);
@@ -803,7 +819,12 @@ fn curl_step(w: &mut Writer, case: &Case, operation: Operation) -> Result<(), No
         ) {
             continue;
         }
-        let _ = write!(command, " \\\n  -H \"{}: {}\"", dq(name), unmark(value, false));
+        let _ = write!(
+            command,
+            " \\\n  -H \"{}: {}\"",
+            dq(name),
+            unmark(value, false)
+        );
     }
     for name in &case.raw.remove_headers {
         // Headers curl would add itself.
