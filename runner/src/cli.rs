@@ -77,6 +77,9 @@ pub struct Cli {
     /// both), print what it supports, and exit: 0 usable, 2 not.
     #[arg(long)]
     pub probe: bool,
+    /// Write each case's HTTP exchanges, secrets redacted, to reports/<target>/trace/.
+    #[arg(long)]
+    pub trace: bool,
     #[command(flatten)]
     pub reference: crate::differential::ReferenceArgs,
     #[command(flatten)]

@@ -247,20 +247,54 @@ impl Client {
         signed: reqwest::Request,
         expected: Option<&Content>,
     ) -> Result<(HttpResponse, Option<Difference>), TransportError> {
-        let response = self
-            .http
-            .execute(signed)
-            .await
-            .map_err(|e| TransportError {
-                message: describe_reqwest_error(&e),
-                unreachable: e.is_connect() || e.is_timeout(),
-            })?;
+        // `--trace`: what was sent, kept before the request is consumed.
+        let traced = crate::trace::active().then(|| {
+            (
+                signed.method().to_string(),
+                signed.url().to_string(),
+                signed.headers().clone(),
+                signed.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec),
+            )
+        });
+        let trace = |answer: Result<(u16, &[(String, String)], &[u8]), &str>| {
+            if let Some((method, url, headers, body)) = &traced {
+                let sent = crate::trace::Sent {
+                    method,
+                    url,
+                    headers,
+                    body: body.as_deref(),
+                };
+                crate::trace::record(&sent, answer);
+            }
+        };
+        let response = match self.http.execute(signed).await {
+            Ok(response) => response,
+            Err(e) => {
+                let message = describe_reqwest_error(&e);
+                trace(Err(&message));
+                return Err(TransportError {
+                    message,
+                    unreachable: e.is_connect() || e.is_timeout(),
+                });
+            }
+        };
         let status = response.status().as_u16();
+        let raw_headers = traced.is_some().then(|| {
+            let headers = response.headers().iter();
+            headers
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+                .collect::<Vec<(String, String)>>()
+        });
         let headers = model_headers(self.endpoint.dialect, response.headers());
         let check = expected
             .filter(|_| (200..300).contains(&status))
             .map(StreamCheck::new);
-        let (body, difference) = self.read_body(response, check, expected).await?;
+        let read = self.read_body(response, check, expected).await;
+        match &read {
+            Ok((body, _)) => trace(Ok((status, raw_headers.as_deref().unwrap_or(&[]), body))),
+            Err(e) => trace(Err(&format!("{status}, then reading the body: {e}"))),
+        }
+        let (body, difference) = read?;
         Ok((
             HttpResponse {
                 status,

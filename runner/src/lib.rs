@@ -26,3 +26,4 @@ pub mod run;
 pub mod shards;
 pub mod streaming;
 pub mod terminal;
+pub mod trace;

@@ -1,9 +1,14 @@
 //! How a reader sends a deviating request again: an `aws s3api` command line and the
 //! request as the harness built it. Secrets never appear in either.
 
-use contract::results::Reproduction;
+use anyhow::{Context, Result};
+use contract::results::{Reproduction, Results};
+use contract::{Case, Dialect, Verdict};
 use serde_json::Value;
+use std::path::Path;
 use wire::HttpRequest;
+
+pub mod script;
 
 /// Headers whose values are secrets (signatures, tokens, customer keys).
 fn is_secret_header(name: &str) -> bool {
@@ -110,6 +115,75 @@ pub fn reproduction(
         }
     }
     Reproduction { cli, http }
+}
+
+/// `reports/<target>/repro/`: a script per deviation that ran (`<case id, / as -->.sh`)
+/// and README.md listing them, with the reason for each deviation that has none.
+/// Replaces what an earlier run left there.
+pub fn write_scripts(dir: &Path, cases: &[Case], results: &Results) -> Result<()> {
+    let dir = dir.join("repro");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut index = format!(
+        "# Reproductions: {}\n\nEach script makes its own bucket and objects, sends the deviating \
+         request, prints `status=… code=…` and deletes what it made. Run it with AWS_ENDPOINT_URL, \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set (AWS_DEFAULT_REGION: us-east-1 unless set).\n\n\
+         | case | recorded | Amazon S3 | script |\n|---|---|---|---|\n",
+        results.target
+    );
+    let mut written = 0;
+    for result in &results.cases {
+        let (Some(observed), true) = (&result.observed, result.verdict.is_deviation()) else {
+            continue;
+        };
+        if result.verdict == Verdict::HarnessError {
+            continue;
+        }
+        let recorded =
+            contract::results::status_code(Some(observed.status), observed.code.as_deref());
+        let expected = result.expected_text();
+        let outcome = match cases.iter().find(|c| c.id == result.id) {
+            _ if results.profile == Dialect::Oss => {
+                Err("the OSS dialect signs as neither the AWS CLI nor curl does".to_string())
+            }
+            Some(case) => script::script(case, &recorded, &expected),
+            None => Err("the case is not in this build".to_string()),
+        };
+        let cell = match outcome {
+            Ok(text) => {
+                let name = format!("{}.sh", crate::trace::file_name(&result.id));
+                let path = dir.join(&name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                make_executable(&path)?;
+                written += 1;
+                format!("[{name}]({name})")
+            }
+            Err(reason) => format!("none: {}", reason.replace('|', "\\|")),
+        };
+        index.push_str(&format!(
+            "| `{}` | {recorded} | {expected} | {cell} |\n",
+            result.id
+        ));
+    }
+    std::fs::write(dir.join("README.md"), index)
+        .with_context(|| format!("cannot write {}", dir.display()))?;
+    eprintln!("wrote {written} reproduction scripts to {}", dir.display());
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_: &Path) -> Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]

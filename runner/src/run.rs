@@ -45,6 +45,8 @@ struct Shared {
     collected: Mutex<Vec<CaseResult>>,
     unreachable_streak: AtomicUsize,
     interrupted: AtomicBool,
+    /// `--trace`: where each case's exchanges go.
+    trace_dir: Option<std::path::PathBuf>,
 }
 
 impl Shared {
@@ -185,6 +187,7 @@ pub fn run_with(mut cli: Cli, shard_file: Option<&std::path::Path>) -> Result<Ex
         collected: Mutex::default(),
         unreachable_streak: AtomicUsize::new(0),
         interrupted: AtomicBool::new(false),
+        trace_dir: cli.trace.then(|| paths.report_dir.join("trace")),
     });
     handle_ctrl_c(&runtime, &shared);
     let trials = cases
@@ -290,6 +293,7 @@ fn finish(
         eprintln!("a filtered run: reports/ left as it was (give --reports-dir to write this run's reports)");
     } else {
         crate::reports::write(paths, &results, &shared.baseline)?;
+        crate::reproduce::write_scripts(&paths.report_dir, &load_cases()?, &results)?;
     }
     shared.progress.print_summary(&results);
     Ok(if interrupted {
@@ -475,9 +479,18 @@ fn run_on(
         // The task outlives this borrow: it gets its own copies.
         let ctx = ctx.clone();
         let case = case.clone();
-        shared
-            .handle
-            .spawn(async move { executor::run_case(&ctx, &case, index).await })
+        let trace_dir = shared.trace_dir.clone();
+        shared.handle.spawn(async move {
+            let Some(dir) = trace_dir else {
+                return executor::run_case(&ctx, &case, index).await;
+            };
+            let trace = crate::trace::Trace::default();
+            let outcome = trace.scope(executor::run_case(&ctx, &case, index)).await;
+            if let Err(e) = trace.write(&dir, &case.id) {
+                eprintln!("{}: the trace was not written: {e:#}", case.id);
+            }
+            outcome
+        })
     };
     let outcome = match shared.handle.block_on(task) {
         Ok(outcome) => outcome,

@@ -4,6 +4,7 @@ mod bench;
 mod clients;
 mod endpoint;
 mod matrix;
+mod repro_check;
 mod targets;
 mod tools;
 
@@ -203,6 +204,12 @@ fn run_tests() -> Result<()> {
     // CLI flow must work, its copy read back by the harness.
     eprintln!("==> a real client: the AWS CLI's part-copy flow against the embedded target");
     clients::expect_works(&root(), "embedded", "aws-cli/part-copy", &fresh_reports())?;
+    // The AWS CLI the reproduction scripts are checked with, also for the tests below.
+    let aws = tools::aws_cli(&root())?;
+    // SAFETY: still single-threaded.
+    unsafe { std::env::set_var("CONFORMANCE_AWS_CLI", &aws) };
+    eprintln!("==> reproduction scripts: a sample run with the AWS CLI against moto");
+    repro_check::check(&root(), &aws)?;
     // SAFETY: still single-threaded; the test processes started below inherit it.
     unsafe { std::env::set_var("CONFORMANCE_FRESH_REPORTS", fresh_reports()) };
     // The tests run under cargo-nextest (the sharding test runs its partitions): crates.io's,

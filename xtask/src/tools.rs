@@ -33,7 +33,11 @@ pub fn python_venv(root: &Path, name: &str, requirements: &[&str]) -> Result<Pat
     }
     let log = dir.join("install.log");
     std::fs::write(&log, b"").with_context(|| format!("cannot write {}", log.display()))?;
-    eprintln!("installing {} into {}", requirements.join(" "), venv.display());
+    eprintln!(
+        "installing {} into {}",
+        requirements.join(" "),
+        venv.display()
+    );
     let _ = std::fs::remove_file(&marker);
     let _ = std::fs::remove_dir_all(&venv);
     let mut make = Command::new("python3");
@@ -59,7 +63,9 @@ pub fn python_venv(root: &Path, name: &str, requirements: &[&str]) -> Result<Pat
 
 /// The pinned AWS CLI (installed on first use): the path of its `aws` program.
 pub fn aws_cli(root: &Path) -> Result<PathBuf> {
-    let aws = python_venv(root, "awscli", AWS_CLI)?.join("bin").join("aws");
+    let aws = python_venv(root, "awscli", AWS_CLI)?
+        .join("bin")
+        .join("aws");
     if !aws.exists() {
         bail!("the awscli venv has no {}", aws.display());
     }
