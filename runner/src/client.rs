@@ -256,7 +256,7 @@ impl Client {
                 signed.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec),
             )
         });
-        let trace = |answer: Result<(u16, &[(String, String)], &[u8]), &str>| {
+        let trace = |answer: crate::trace::Answer<'_>| {
             if let Some((method, url, headers, body)) = &traced {
                 let sent = crate::trace::Sent {
                     method,

@@ -58,9 +58,11 @@ pub struct Sent<'a> {
     pub body: Option<&'a [u8]>,
 }
 
+/// What came back: the status, headers and body, or why none came.
+pub type Answer<'a> = Result<(u16, &'a [(String, String)], &'a [u8]), &'a str>;
+
 /// Records one exchange into the current case's trace (nothing outside a traced case).
-/// `answer` is the status, headers and body, or why none came.
-pub fn record(sent: &Sent<'_>, answer: Result<(u16, &[(String, String)], &[u8]), &str>) {
+pub fn record(sent: &Sent<'_>, answer: Answer<'_>) {
     let _ = CURRENT.try_with(|trace| {
         let mut out = trace.0.lock().unwrap_or_else(|p| p.into_inner());
         let _ = writeln!(out, "> {} {}", sent.method, redact_url(sent.url));

@@ -396,12 +396,12 @@ fn cli_can_send(case: &Case) -> bool {
         let key = text(&format!("{prefix}Key"));
         let md5 = text(&format!("{prefix}KeyMD5"));
         // The CLI encodes the key and computes its MD5 itself.
-        let ok = match (key, md5) {
-            (None, None) => true,
-            (Some("{sse.key}"), None | Some("{sse.key_md5}")) => true,
-            (Some("{sse.other_key}"), None | Some("{sse.other_key_md5}")) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (key, md5),
+            (None, None)
+                | (Some("{sse.key}"), None | Some("{sse.key_md5}"))
+                | (Some("{sse.other_key}"), None | Some("{sse.other_key_md5}"))
+        );
         if !ok {
             return false;
         }
@@ -856,7 +856,7 @@ fn curl_step(w: &mut Writer, case: &Case, operation: Operation) -> Result<(), No
     };
     if let Some(path) = body {
         let _ = write!(command, " \\\n  --data-binary @{path}");
-    } else if matches!(&*request.method, "PUT" | "POST") {
+    } else if matches!(request.method, "PUT" | "POST") {
         let _ = write!(command, " \\\n  --data-binary ''");
     }
     let _ = write!(
