@@ -21,6 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+mod install;
+use install::*;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// A target name, or `all` (every target in matrix order).
@@ -255,147 +258,6 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         eprintln!("some flows did not work against: {}", failed.join(", "));
     }
     Ok(())
-}
-
-/// What each client needs, installed once per command; an install that failed is said in
-/// every flow of that client instead of running it.
-struct Installed {
-    programs: BTreeMap<Client, Result<Vec<PathBuf>, String>>,
-    versions: BTreeMap<String, String>,
-}
-
-impl Installed {
-    fn prepare(root: &Path, flows: &[&Flow]) -> Installed {
-        let mut programs = BTreeMap::new();
-        for flow in flows {
-            programs
-                .entry(flow.client)
-                .or_insert_with(|| install(root, flow.client).map_err(|e| format!("{e:#}")));
-        }
-        Installed {
-            programs,
-            versions: BTreeMap::new(),
-        }
-    }
-}
-
-/// The command that runs a client's flows (program, then its script), installing it first.
-fn install(root: &Path, client: Client) -> Result<Vec<PathBuf>> {
-    let script = |name: &str| root.join("clients").join(name).join("flow.py");
-    let python = |venv: PathBuf| venv.join("bin").join("python");
-    Ok(match client {
-        // The AWS CLI's venv (shared with the reproduction scripts): its python runs the flow.
-        Client::AwsCli => vec![
-            tools::aws_cli(root)?.with_file_name("python"),
-            script("awscli"),
-        ],
-        Client::Boto3 => vec![
-            python(tools::python_venv(root, "boto3", BOTO3)?),
-            script("boto3"),
-        ],
-        Client::MinioPy => vec![
-            python(tools::python_venv(root, "minio-py", MINIO_PY)?),
-            script("minio-py"),
-        ],
-        Client::JsSdk => vec![PathBuf::from("node"), js_sdk(root)?],
-        Client::RustSdk => vec![rust_sdk(root)?],
-        Client::Rclone => {
-            let found = Command::new("rclone")
-                .arg("version")
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if !found {
-                bail!("rclone is not installed (Debian: apt-get install rclone; .ci/run does)");
-            }
-            vec![PathBuf::from("python3"), script("rclone")]
-        }
-    })
-}
-
-/// `npm ci` of clients/js-sdk's lock file into .cache/tools/node; the flow script is
-/// copied beside node_modules so that Node finds the package.
-fn js_sdk(root: &Path) -> Result<PathBuf> {
-    let source = root.join("clients").join("js-sdk");
-    let dir = root.join(".cache").join("tools").join("node");
-    std::fs::create_dir_all(&dir)?;
-    let _lock = process::lock(&dir.join("install.lock"), BUILD_LIMIT)?;
-    let lock_file = std::fs::read(source.join("package-lock.json"))
-        .context("clients/js-sdk/package-lock.json")?;
-    let marker = dir.join("installed-lock.json");
-    if std::fs::read(&marker).ok().as_ref() != Some(&lock_file) {
-        let npm = Command::new("npm")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !npm {
-            bail!("npm is not installed (Debian: apt-get install nodejs npm; .ci/run does)");
-        }
-        for file in ["package.json", "package-lock.json"] {
-            std::fs::copy(source.join(file), dir.join(file))?;
-        }
-        let mut ci = Command::new("npm");
-        ci.args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
-            .current_dir(&dir);
-        eprintln!("installing @aws-sdk/client-s3 into {}", dir.display());
-        process::run_step(ci, BUILD_LIMIT, &dir.join("install.log"), false)
-            .context("npm ci failed")?;
-        std::fs::write(&marker, &lock_file)?;
-    }
-    let flow = dir.join("flow.mjs");
-    std::fs::copy(source.join("flow.mjs"), &flow)?;
-    Ok(flow)
-}
-
-/// The AWS SDK for Rust flow, built from clients/rust-sdk (its own workspace and lock file)
-/// into .cache/clients/rust-sdk/target.
-fn rust_sdk(root: &Path) -> Result<PathBuf> {
-    let target = root
-        .join(".cache")
-        .join("clients")
-        .join("rust-sdk")
-        .join("target");
-    std::fs::create_dir_all(&target)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "--release", "--locked", "--manifest-path"])
-        .arg(root.join("clients/rust-sdk/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .env_remove("CARGO_TARGET_DIR");
-    eprintln!("building the AWS SDK for Rust flow (clients/rust-sdk; minutes the first time)");
-    let log = target.join("build.log");
-    std::fs::write(&log, b"")?;
-    process::run_step(build, BUILD_LIMIT, &log, false)
-        .context("building clients/rust-sdk failed")?;
-    Ok(target.join("release").join("rust-sdk-flow"))
-}
-
-/// Builds the runner's client-check binary and returns its path.
-fn build_check(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(&cargo)
-        .args(["build", "--package", "runner", "--bin", "client-check"])
-        .arg("--message-format=json-render-diagnostics")
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("cannot run {cargo} build"))?;
-    if !output.status.success() {
-        bail!("building the runner's client-check failed");
-    }
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        if message["reason"] == "compiler-artifact" && message["target"]["name"] == "client-check" {
-            if let Some(exe) = message["executable"].as_str() {
-                return Ok(PathBuf::from(exe));
-            }
-        }
-    }
-    bail!("cargo build did not name the client-check executable")
 }
 
 /// Where a target answers: its URL, region and keys.
@@ -849,34 +711,8 @@ pub fn expect_works(root: &Path, target: &str, flow: &str, reports: &Path) -> Re
     }
 }
 
-/// The "clients" part of reports/matrix.md: targets × flows, from each target's
-/// clients.json ("" where a target has none). matrix.rs appends it to matrix.md.
-#[allow(dead_code)]
-pub fn matrix_markdown(reports: &Path, targets: &[&str]) -> String {
-    let mut out = String::from("## Clients\n\nReal clients run by `cargo xtask clients`; details in each target's summary.md.\n\n| target |");
-    for f in FLOWS {
-        out.push_str(&format!(" `{}` |", f.id));
-    }
-    out.push_str("\n|---|");
-    out.push_str(&"---|".repeat(FLOWS.len()));
-    out.push('\n');
-    for target in targets {
-        let cells: BTreeMap<String, String> = matrix_cells(reports, target).into_iter().collect();
-        out.push_str(&format!("| [{target}]({target}/summary.md#clients) |"));
-        for f in FLOWS {
-            out.push_str(&format!(
-                " {} |",
-                cells.get(f.id).map(String::as_str).unwrap_or("")
-            ));
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// The matrix's "clients" cells of a target: (flow id, cell text), from its clients.json;
 /// empty when it has none. For xtask/src/matrix.rs.
-#[allow(dead_code)]
 pub fn matrix_cells(reports: &Path, target: &str) -> Vec<(String, String)> {
     let path = reports.join(target).join("clients.json");
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -889,49 +725,4 @@ pub fn matrix_cells(reports: &Path, target: &str) -> Vec<(String, String)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_flow_has_its_program_and_a_unique_id() {
-        let root = crate::root();
-        for (i, f) in FLOWS.iter().enumerate() {
-            assert!(!FLOWS[..i].iter().any(|g| g.id == f.id), "{} twice", f.id);
-            assert!(f.id.ends_with(&format!("/{}", f.arg)), "{}", f.id);
-            let folder = match f.client {
-                Client::AwsCli => "awscli",
-                other => other.name(),
-            };
-            let dir = root.join("clients").join(folder);
-            assert!(dir.is_dir(), "{} has no {}", f.id, dir.display());
-        }
-    }
-
-    #[test]
-    fn deviations_are_linked_by_request_shape_and_failed_step() {
-        let deviations = Deviations {
-            cases: vec![
-                (
-                    "upload_part_copy/preconditions/if-match-stale".into(),
-                    "silent-accept".into(),
-                ),
-                ("multipart/create/sse-c".into(), "wrong-status".into()),
-                ("multipart/abort/unknown".into(), "wrong-code".into()),
-            ],
-            source: None,
-        };
-        let flow = FLOWS.iter().find(|f| f.id == "aws-cli/part-copy").unwrap();
-        let linked = linked(flow, Some("upload-part-copy"), &deviations);
-        let cases: Vec<(&str, bool)> = linked
-            .iter()
-            .map(|l| (l.case.as_str(), l.at_failed_step))
-            .collect();
-        assert_eq!(
-            cases,
-            [
-                ("multipart/create/sse-c", false),
-                ("upload_part_copy/preconditions/if-match-stale", true)
-            ]
-        );
-    }
-}
+mod tests;
