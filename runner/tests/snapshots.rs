@@ -124,7 +124,7 @@ fn typed(raw: serde_json::Value) -> contract::results::Results {
 
 /// Every other committed target (reports/<target>/ of a real server): snapshots of its
 /// results.json and summary.md. Read from the committed reports, so that a re-run with
-/// `cargo xtask matrix` shows in `cargo insta review` how the server's behaviour changed;
+/// `cargo xtask matrix --run` shows in `cargo insta review` how the server's behaviour changed;
 /// `cargo xtask test` points CONFORMANCE_FRESH_REPORTS at the runs it has just made
 /// (LocalStack, Ceph RGW), so CI compares today's behaviour with the snapshots.
 #[test]
