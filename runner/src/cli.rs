@@ -267,3 +267,13 @@ pub async fn endpoint(
 fn parse_url(url: &str) -> Result<reqwest::Url> {
     reqwest::Url::parse(url).with_context(|| format!("endpoint {url:?} is not a URL"))
 }
+
+/// The exit of a command line clap refused: its message, and 2 (0 for --help, --version).
+pub fn usage_exit(e: clap::Error) -> std::process::ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        std::process::ExitCode::from(2)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}

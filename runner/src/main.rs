@@ -11,14 +11,7 @@ fn main() -> ExitCode {
     }
     let cli = match runner::cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(e) => return runner::cli::usage_exit(e),
     };
     match runner::run::run(cli) {
         Ok(code) => code,

@@ -149,14 +149,7 @@ pub fn merge_main(args: impl IntoIterator<Item = String>) -> ExitCode {
     let args =
         match MergeArgs::try_parse_from(std::iter::once("conformance merge".into()).chain(args)) {
             Ok(args) => args,
-            Err(e) => {
-                let _ = e.print();
-                return if e.use_stderr() {
-                    ExitCode::from(2)
-                } else {
-                    ExitCode::SUCCESS
-                };
-            }
+            Err(e) => return crate::cli::usage_exit(e),
         };
     match merge(&args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,8 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use crate::fixtures::sanitize;
+
 mod setup;
 use setup::*;
 
@@ -40,19 +42,6 @@ fn var(name: &str, attribute: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     format!("v_{clean}_{attribute}")
-}
-
-/// Lowercase letters, digits and '-' (as the harness names a case's other buckets).
-fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect()
 }
 
 struct Object {
