@@ -68,6 +68,15 @@ const FILTERS: &[(&str, &str)] = &[
         r"<VersionId>[^<]{5,}</VersionId>",
         "<VersionId>[version-id]</VersionId>",
     ),
+    // ... and in the detail lines that name an expected or received version id.
+    (
+        r#"(VersionId[^\n]*?expected \\?")[A-Za-z0-9._+/=-]{5,}"#,
+        "${1}[version-id]",
+    ),
+    (
+        r#"(VersionId[^\n]*?got (?:Some\()?\\?")[A-Za-z0-9._+/=-]{5,}"#,
+        "${1}[version-id]",
+    ),
     (r"127\.0\.0\.1:[0-9]+", "127.0.0.1:[port]"),
     // Conditions are written relative to the source's Last-Modified.
     (
