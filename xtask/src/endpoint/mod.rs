@@ -6,7 +6,7 @@
 //! remove both) succeeds against it. `state.json` beside it records what `stop` needs.
 
 pub(crate) mod process;
-mod recipe;
+pub(crate) mod recipe;
 mod servers;
 
 use anyhow::{bail, Context, Result};
