@@ -244,9 +244,16 @@ impl Client {
     /// as it arrives, when given).
     async fn execute(
         &self,
-        signed: reqwest::Request,
+        mut signed: reqwest::Request,
         expected: Option<&Content>,
     ) -> Result<(HttpResponse, Option<Difference>), TransportError> {
+        // HTTP/1.1 keeps connections open by default, but LocalStack's gateway closes each
+        // one unless the request asks for keep-alive: a connection per request costs both
+        // sides more than the request itself. Not signed (hop-by-hop).
+        signed
+            .headers_mut()
+            .entry(reqwest::header::CONNECTION)
+            .or_insert(reqwest::header::HeaderValue::from_static("keep-alive"));
         // `--trace`: what was sent, kept before the request is consumed.
         let traced = crate::trace::active().then(|| {
             (

@@ -166,6 +166,7 @@ async fn run_body(
     result: &mut CaseResult,
 ) -> Result<()> {
     let mut fixture = Fixture::new(ctx.client.clone(), &ctx.region, bucket.clone(), created);
+    fixture.reads_times = names_last_modified(case);
     fixture
         .create_bucket(&bucket)
         .await
@@ -181,6 +182,11 @@ async fn run_body(
     result.verdict = crate::grade::grade(expect, &sent.observed);
     result.reproduction = Some(sent.reproduction.clone());
     checks::run(ctx, &fixture, expect, &sent, result).await
+}
+
+/// Whether any text of the case names a `{….last_modified…}` placeholder.
+fn names_last_modified(case: &Case) -> bool {
+    serde_json::to_string(case).map_or(true, |text| text.contains(".last_modified"))
 }
 
 /// `put-object src`, `copy-part c1`: a setup step as a report names it.
