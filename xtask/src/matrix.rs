@@ -91,7 +91,7 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
 
 /// The targets `--targets` names that this command can start: `all` is every installed
 /// one (saying which are not installed). An unknown name is refused before anything runs.
-fn runnable_targets(root: &Path, requested: &[String]) -> Result<Vec<String>> {
+pub(crate) fn runnable_targets(root: &Path, requested: &[String]) -> Result<Vec<String>> {
     if requested.iter().any(|t| t == "all") {
         let (ready, missing): (Vec<&str>, Vec<&str>) = crate::targets::all()
             .into_iter()

@@ -17,10 +17,12 @@ mod curl;
 mod external;
 mod localstack;
 mod machine;
+mod matrix;
 mod measure;
 mod proxy;
 mod report;
 mod runs;
+mod shards;
 mod stats;
 
 use crate::endpoint::{self, Running};
@@ -51,6 +53,16 @@ pub struct Args {
     /// Do not measure against LocalStack, even when `cargo xtask endpoint` can start it.
     #[arg(long)]
     no_localstack: bool,
+    /// Do not time the embedded target's run split into nextest shards.
+    #[arg(long)]
+    no_shards: bool,
+    /// Do not time the matrix (every installed target, as `cargo xtask matrix --run`).
+    #[arg(long)]
+    no_matrix: bool,
+    /// Targets side by side in the matrix run, as `cargo xtask matrix --jobs`.
+    #[arg(long, default_value_t = crate::matrix::jobs::default_jobs(),
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    matrix_jobs: u16,
     /// Run the criterion benches (`cargo bench -p codegen -p runner --bench codegen --bench parse`) first.
     #[arg(long)]
     criterion: bool,
@@ -104,12 +116,33 @@ pub fn run(root: &Path, args: Args) -> Result<()> {
         localstack::measure_localstack(&runner, args.full_runs)
     };
 
+    report.shards = if args.no_shards {
+        shards::Sharded::NotMeasured("not measured: --no-shards".into())
+    } else {
+        eprintln!(
+            "==> the embedded target in {} nextest shards",
+            shards::SHARDS
+        );
+        let unsharded = scratch
+            .path
+            .join("reports-embedded-0/embedded/results.json");
+        shards::measure_shards(root, &runner.exe, &scratch.path, &unsharded)
+    };
+
+    report.matrix = if args.no_matrix {
+        matrix::MatrixTime::NotMeasured("not measured: --no-matrix".into())
+    } else {
+        eprintln!("==> the matrix ({} side by side)", args.matrix_jobs);
+        matrix::measure_matrix(root, &scratch.path, args.matrix_jobs.into())
+    };
+
     report.criterion = criterion::read_criterion(&target_dir);
     report.large_object_cases = cases.large_object_cases();
     report.finish(started.elapsed());
     let out = args
         .out
         .unwrap_or_else(|| root.join("docs").join("benchmarks.md"));
+    report.previous = report::read_previous(&out);
     contract::files::write_atomically(&out, report.markdown()?.as_bytes())?;
     println!("{}", report.table());
     println!(

@@ -8,7 +8,9 @@ use super::criterion::CriterionResult;
 use super::external::External;
 use super::localstack::LocalStack;
 use super::machine::{format_time, loadavg, Machine};
+use super::matrix::MatrixTime;
 use super::runs::{median_run, FullRun};
+use super::shards::Sharded;
 use super::stats::{median, met, mib, ms, pct, per_sec, secs, size};
 use anyhow::{Context, Result};
 use std::time::{Duration, SystemTime};
@@ -34,6 +36,10 @@ pub struct Report {
     /// Cases of generated/cases.json whose setup makes an object of 5 MiB or more.
     pub large_object_cases: usize,
     pub localstack: LocalStack,
+    pub shards: Sharded,
+    pub matrix: MatrixTime,
+    /// The summary of the report this one replaces: its date and figure → measured value.
+    pub previous: Option<(String, std::collections::BTreeMap<String, String>)>,
     pub criterion: Vec<CriterionResult>,
     pub total_secs: f64,
 }
@@ -43,6 +49,8 @@ pub struct Report {
 pub struct Row {
     figure: String,
     value: String,
+    /// What the report this one replaces measured.
+    previous: String,
     target: String,
     verdict: String,
 }
@@ -57,6 +65,7 @@ impl Row {
         Row {
             figure: figure.into(),
             value,
+            previous: String::new(),
             target: target.into(),
             verdict: verdict.into(),
         }
@@ -78,7 +87,33 @@ fn requests_per_sec(n: u64, run: &FullRun) -> String {
 }
 
 const GIB_TARGET: &str = "≤ 64 MiB with a 1 GiB source";
-const LOCALSTACK_TARGET: &str = "≥ 300 cases in ≤ 20 s";
+const LOCALSTACK_TARGET: &str = "≤ 20 s with every case";
+const MATRIX_TARGET: &str = "≤ 4 min";
+
+/// The summary table of a report this command wrote before: its date and each figure's
+/// measured value (empty when there is none, or it cannot be read).
+pub fn read_previous(
+    path: &std::path::Path,
+) -> Option<(String, std::collections::BTreeMap<String, String>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let date = text.split_once("` on ")?.1.split_once(" (")?.0.to_string();
+    let summary = text.split_once("## Summary")?.1;
+    let table = summary
+        .split("\n\n")
+        .find(|p| p.trim_start().starts_with('|'))?;
+    let values = table
+        .lines()
+        .skip(2)
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim().trim_matches('|').split(" | ").collect();
+            Some((
+                cells.first()?.trim().to_string(),
+                cells.get(1)?.trim().to_string(),
+            ))
+        })
+        .collect();
+    Some((date, values))
+}
 
 impl Report {
     /// The date, command line, machine and load at the start.
@@ -130,7 +165,69 @@ impl Report {
             rows.extend(external_rows(ext));
         }
         rows.extend(self.localstack_rows());
+        rows.extend(self.shards_row());
+        rows.extend(self.matrix_row());
+        if let Some((_, previous)) = &self.previous {
+            for row in &mut rows {
+                row.previous = previous.get(&row.figure).cloned().unwrap_or_default();
+            }
+        }
         rows
+    }
+
+    fn shards_row(&self) -> Option<Row> {
+        let figure = format!(
+            "embedded target in {} nextest shards",
+            super::shards::SHARDS
+        );
+        let target = "the verdicts of one unsharded run";
+        Some(match &self.shards {
+            Sharded::Measured {
+                shards,
+                cases,
+                same_verdicts,
+            } => {
+                let longest = shards.iter().max().copied().unwrap_or_default();
+                let all: Duration = shards.iter().sum();
+                let same = match same_verdicts {
+                    Some(true) => "the same verdicts as unsharded",
+                    Some(false) => "verdicts differ from the unsharded run",
+                    None => "no unsharded run to compare",
+                };
+                let value = format!(
+                    "longest shard {}, all {} {} ({cases} cases; {same})",
+                    secs(longest),
+                    shards.len(),
+                    secs(all)
+                );
+                let verdict = match same_verdicts {
+                    Some(same) => met(*same),
+                    None => "not measured",
+                };
+                Row::new(figure, value, target, verdict)
+            }
+            Sharded::NotMeasured(why) => Row::new(figure, why.clone(), target, "not measured"),
+            Sharded::Unknown => return None,
+        })
+    }
+
+    fn matrix_row(&self) -> Option<Row> {
+        Some(match &self.matrix {
+            MatrixTime::Measured {
+                wall,
+                jobs,
+                targets,
+            } => Row::new(
+                format!("matrix: {} targets, {jobs} side by side", targets.len()),
+                crate::matrix::jobs::minutes(*wall),
+                MATRIX_TARGET,
+                met(*wall <= Duration::from_secs(240)),
+            ),
+            MatrixTime::NotMeasured(why) => {
+                Row::new("matrix", why.clone(), MATRIX_TARGET, "not measured")
+            }
+            MatrixTime::Unknown => return None,
+        })
     }
 
     fn localstack_rows(&self) -> Vec<Row> {
@@ -139,7 +236,7 @@ impl Report {
                 let Some(full) = median_run(full) else {
                     return Vec::new();
                 };
-                let ok = full.cases >= 300 && full.m.wall <= Duration::from_secs(20);
+                let ok = full.m.wall <= Duration::from_secs(20);
                 let value = format!(
                     "{} cases in {} ({:.1} cases/s)",
                     full.cases,
@@ -359,8 +456,43 @@ mod tests {
                 high_ns: 4.6e8,
                 taken: "2026-11-25 03:38 UTC".into(),
             }],
+            shards: Sharded::Measured {
+                shards: vec![Duration::from_secs(61), Duration::from_secs(58)],
+                cases: 301,
+                same_verdicts: Some(true),
+            },
+            matrix: MatrixTime::Measured {
+                wall: Duration::from_secs(250),
+                jobs: 2,
+                targets: vec![(
+                    "garage".into(),
+                    Duration::from_secs(70),
+                    "as its baseline says".into(),
+                )],
+            },
+            previous: Some((
+                "2026-12-01 10:00 UTC".into(),
+                [(
+                    "peak RSS of the runner, 6 MiB source".to_string(),
+                    "31.0 MiB".to_string(),
+                )]
+                .into(),
+            )),
             ..Report::new("release")
         }
+    }
+
+    #[test]
+    fn the_previous_report_is_read_back_from_its_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("benchmarks.md");
+        let report = sample();
+        std::fs::write(&path, report.markdown().unwrap()).unwrap();
+        let (date, values) = read_previous(&path).unwrap();
+        assert_eq!(date, report.date);
+        assert_eq!(values["peak RSS of the runner, 6 MiB source"], "30.0 MiB");
+        assert_eq!(values["matrix: 1 targets, 2 side by side"], "4 min 10 s");
+        assert!(read_previous(&dir.path().join("none.md")).is_none());
     }
 
     #[test]
@@ -375,12 +507,36 @@ mod tests {
             "## Peak RSS",
             "## The harness beside a plain client",
             "## LocalStack",
+            "## One target in shards",
+            "## The matrix",
             "## Criterion benches of the pure parts",
         ] {
             assert!(md.contains(&format!("\n{heading}\n\n")), "{heading}:\n{md}");
         }
         assert!(md.contains("| external s3s-fs | through the proxy (warm-up) | 301 (23) |"));
-        assert!(md.contains("| peak RSS of the runner, 6 MiB source | 30.0 MiB | — |  |"));
+        assert!(
+            md.contains("| peak RSS of the runner, 6 MiB source | 30.0 MiB | 31.0 MiB | — |  |")
+        );
+        assert!(
+            md.contains("| previous report (2026-12-01 10:00 UTC) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| matrix: 1 targets, 2 side by side | 4 min 10 s |  | ≤ 4 min | **missed** |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "longest shard 61.00 s, all 2 119.00 s (301 cases; the same verdicts as unsharded)"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| garage | 1 min 10 s | as its baseline says |"),
+            "{md}"
+        );
         assert!(md.contains("6,291,456 bytes; t::large"), "{md}");
         assert!(md.contains("its first 1 GiB copied by one UploadPartCopy"));
         assert!(

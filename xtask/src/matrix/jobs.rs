@@ -67,7 +67,9 @@ pub fn run_targets(
     let logs = std::env::temp_dir().join("conformance-matrix");
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let mut order: Vec<&String> = names.iter().collect();
-    order.sort_by_key(|n| std::cmp::Reverse(last_duration(reports, n)));
+    // By the committed reports (a scratch folder has no earlier run).
+    let record = root.join("reports");
+    order.sort_by_key(|n| std::cmp::Reverse(last_duration(&record, n)));
     eprintln!(
         "==> {} targets, {} side by side; a log per target in {}",
         names.len(),

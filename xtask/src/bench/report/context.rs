@@ -6,8 +6,10 @@ use super::Report;
 use crate::bench::curl;
 use crate::bench::external::{External, GibRun, SideBySide, SIDE_FILTER, SIDE_SKIP};
 use crate::bench::localstack::LocalStack;
+use crate::bench::matrix::MatrixTime;
 use crate::bench::measure::Measured;
 use crate::bench::runs::{median_run, FullRun};
+use crate::bench::shards::Sharded;
 use crate::bench::stats::{
     gib, mean, median, met, mib, ms, ms_list, ns, pct, per_sec, secs, size, thousands,
 };
@@ -37,6 +39,9 @@ impl Report {
             "rss": self.rss_context(),
             "side": self.external.as_ref().map(side_context),
             "localstack": self.localstack_context(),
+            "previous_date": self.previous.as_ref().map(|(date, _)| date.clone()),
+            "shards": self.shards_context(),
+            "matrix": self.matrix_context(),
             "criterion": self.criterion.iter().map(|c| json!({
                 "id": c.id,
                 "median": ns(c.median_ns),
@@ -45,6 +50,39 @@ impl Report {
                 "taken": c.taken,
             })).collect::<Vec<_>>(),
         })
+    }
+
+    fn shards_context(&self) -> Value {
+        match &self.shards {
+            Sharded::Measured { shards, .. } => json!({
+                "count": shards.len(),
+                "walls": shards.iter().map(|d| secs(*d)).collect::<Vec<_>>(),
+                "unsharded": median_run(&self.embedded).map(|r| secs(r.m.wall)),
+            }),
+            Sharded::NotMeasured(why) => json!({ "why": why }),
+            Sharded::Unknown => Value::Null,
+        }
+    }
+
+    fn matrix_context(&self) -> Value {
+        match &self.matrix {
+            MatrixTime::Measured {
+                wall,
+                jobs,
+                targets,
+            } => json!({
+                "wall": crate::matrix::jobs::minutes(*wall),
+                "jobs": jobs,
+                "targets": targets.iter().map(|(name, took, ended)| json!({
+                    "name": name,
+                    "took": crate::matrix::jobs::minutes(*took),
+                    "ended": ended,
+                })).collect::<Vec<_>>(),
+                "sum": crate::matrix::jobs::minutes(targets.iter().map(|(_, t, _)| *t).sum()),
+            }),
+            MatrixTime::NotMeasured(why) => json!({ "why": why }),
+            MatrixTime::Unknown => Value::Null,
+        }
     }
 
     fn codegen_context(&self) -> Value {
