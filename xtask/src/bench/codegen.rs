@@ -53,7 +53,9 @@ pub fn measure_codegen(root: &Path, repeat: u32) -> Result<Codegen> {
         let t = Instant::now();
         let files = codegen::render(root)?;
         codegen.render.push(t.elapsed());
-        codegen.cases_json_bytes = files.get(Path::new("cases.json")).map_or(0, String::len);
+        codegen.cases_json_bytes = files
+            .get(Path::new("generated/cases.json"))
+            .map_or(0, String::len);
         codegen.rust_files = files
             .keys()
             .filter(|p| p.extension().is_some_and(|e| e == "rs"))
