@@ -77,6 +77,14 @@ const FILTERS: &[(&str, &str)] = &[
         r#"(VersionId[^\n]*?got (?:Some\()?\\?")[A-Za-z0-9._+/=-]{5,}"#,
         "${1}[version-id]",
     ),
+    (
+        r#"(CustomerKeyMD5 is missing \(expected \\?")[A-Za-z0-9+/]{22}=="#,
+        "${1}[key-md5]",
+    ),
+    (
+        r#"(version-id should be absent, got \\?")[A-Za-z0-9._+/=-]{5,}"#,
+        "${1}[version-id]",
+    ),
     (r"127\.0\.0\.1:[0-9]+", "127.0.0.1:[port]"),
     // Conditions are written relative to the source's Last-Modified.
     (
