@@ -26,6 +26,8 @@ pub struct Target {
     pub access_key: String,
     pub secret_key: String,
     pub region: String,
+    /// The `cargo xtask endpoint` server behind the URL.
+    pub server: Option<String>,
 }
 
 impl Target {
@@ -37,6 +39,7 @@ impl Target {
             access_key: String::new(),
             secret_key: String::new(),
             region: "us-east-1".into(),
+            server: None,
         }
     }
 
@@ -49,9 +52,14 @@ impl Target {
             access_key: running.access_key.clone(),
             secret_key: running.secret_key.clone(),
             region: running.region.clone(),
+            server: Some(running.name.clone()),
         }
     }
 }
+
+/// The runner's test threads against an external endpoint when none are asked for
+/// (`EXTERNAL_TEST_THREADS` in runner/src/run.rs); the embedded target runs one per core.
+pub const EXTERNAL_TEST_THREADS: usize = 8;
 
 /// One full run: every case, default test threads.
 #[derive(Debug, Clone, Default)]
@@ -122,6 +130,14 @@ impl Runner {
         let log = self.log(label);
         let mut cmd = self.command(target, url.as_deref(), &log)?;
         cmd.arg("--reports-dir").arg(&reports);
+        // As the matrix runs the server.
+        if let Some(n) = target
+            .server
+            .as_deref()
+            .and_then(crate::endpoint::test_threads)
+        {
+            cmd.args(["--test-threads", &n.to_string()]);
+        }
         let cpu_before = server.and_then(group_cpu);
         let before = proxy.map(|p| p.requests());
         let (m, _) = measure::measure(&mut cmd, FULL_RUN_LIMIT)?;

@@ -163,6 +163,9 @@ fn run_logged(root: &Path, exe: &Path, name: &str, reports: &Path, log: &Path) -
         return wait(runner, name);
     }
     let running = endpoint::start_with_probe(root, name, exe)?;
+    if let Some(n) = endpoint::test_threads(name) {
+        runner.args(["--test-threads", &n.to_string()]);
+    }
     runner
         .args(["--endpoint", &running.url, "--region", &running.region])
         .env("AWS_ACCESS_KEY_ID", &running.access_key)

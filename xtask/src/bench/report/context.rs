@@ -8,7 +8,7 @@ use crate::bench::external::{External, GibRun, SideBySide, SIDE_FILTER, SIDE_SKI
 use crate::bench::localstack::LocalStack;
 use crate::bench::matrix::MatrixTime;
 use crate::bench::measure::Measured;
-use crate::bench::runs::{median_run, FullRun};
+use crate::bench::runs::{median_run, FullRun, EXTERNAL_TEST_THREADS};
 use crate::bench::shards::Sharded;
 use crate::bench::stats::{
     gib, mean, median, met, mib, ms, ms_list, ns, pct, per_sec, secs, size, thousands,
@@ -246,7 +246,13 @@ impl Report {
                         "over": over.count(),
                     })),
                     "bounds": requests.zip(run.server_cpu).map(|(n, server)| {
-                        localstack_bounds(run, n, server, self.machine.cpus)
+                        localstack_bounds(
+                            run,
+                            n,
+                            server,
+                            crate::endpoint::test_threads("localstack")
+                                .unwrap_or(EXTERNAL_TEST_THREADS),
+                        )
                     }),
                 }})
             }
@@ -375,9 +381,9 @@ fn ratios(side: &SideBySide) -> Option<Value> {
 }
 
 /// What bounds a full run against LocalStack: its CPU against the runner's.
-fn localstack_bounds(run: &FullRun, requests: u64, server: Duration, cpus: usize) -> Value {
+fn localstack_bounds(run: &FullRun, requests: u64, server: Duration, cases: usize) -> Value {
     let n = requests.max(1) as f64;
-    let threads = cpus.max(1) as f64;
+    let threads = cases.max(1) as f64;
     let wall = run.m.wall.as_secs_f64();
     json!({
         "server_cpu": secs(server),
@@ -385,7 +391,7 @@ fn localstack_bounds(run: &FullRun, requests: u64, server: Duration, cpus: usize
         "server_share": format!("{:.0}", pct(server, run.m.wall)),
         "runner_cpu": secs(run.m.cpu()),
         "runner_per_request": format!("{:.2}", run.m.cpu().as_secs_f64() * 1e3 / n),
-        "threads": cpus,
+        "threads": cases,
         "request": format!("{:.1}", wall * 1e3 * threads / n),
         "runner_share": format!("{:.0}", 100.0 * run.m.cpu().as_secs_f64() / (wall * threads)),
     })
