@@ -180,12 +180,12 @@ pub fn running(root: &Path, name: &str) -> Result<Option<Running>> {
         .map(|s| s.running()))
 }
 
-/// What the server's recipe installs, as `status` says it.
 /// The cases at once the server's record asks the runner for, if any.
 pub fn test_threads(name: &str) -> Option<usize> {
     servers::find(name).ok()?.test_threads
 }
 
+/// What the server's recipe installs, as `status` says it.
 pub fn describe(name: &str) -> Result<String> {
     Ok(servers::find(name)?.recipe.describe())
 }
