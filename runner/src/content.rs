@@ -104,6 +104,36 @@ pub fn generate(seed: u64, offset: u64, out: &mut [u8]) {
     }
 }
 
+/// Whole chunks kept once generated: cases share their sources' names (and so their bytes),
+/// and a run sends, hashes and compares the same 6 MiB sources hundreds of times.
+const CACHED_CHUNKS: usize = 128;
+
+/// `generate`, from the cache for a chunk-aligned whole chunk.
+fn generate_cached(seed: u64, offset: u64, out: &mut [u8]) {
+    type Chunks = Mutex<HashMap<(u64, u64), std::sync::Arc<[u8]>>>;
+    static CACHE: OnceLock<Chunks> = OnceLock::new();
+    if out.len() != CHUNK || !offset.is_multiple_of(CHUNK as u64) {
+        return generate(seed, offset, out);
+    }
+    let cache = CACHE.get_or_init(Default::default);
+    let hit = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&(seed, offset)).cloned());
+    if let Some(bytes) = hit {
+        out.copy_from_slice(&bytes);
+        return;
+    }
+    generate(seed, offset, out);
+    if let Ok(mut c) = cache.lock() {
+        // Bounded: when full, start over with what the run uses now.
+        if c.len() >= CACHED_CHUNKS {
+            c.clear();
+        }
+        c.insert((seed, offset), out.to_vec().into());
+    }
+}
+
 /// A run of one stream's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Segment {
@@ -194,7 +224,7 @@ impl Content {
                 let from = offset.max(s_start);
                 let to = end.min(s_end);
                 let dst = &mut out[(from - offset) as usize..(to - offset) as usize];
-                generate(s.seed, s.offset + (from - s_start), dst);
+                generate_cached(s.seed, s.offset + (from - s_start), dst);
             }
             at = s_end;
         }
@@ -382,6 +412,20 @@ impl http_body::Body for ContentBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_chunks_are_the_generated_bytes() {
+        let content = Content::generated("cached", 3 * CHUNK as u64 + 5);
+        let mut direct = vec![0u8; content.len() as usize];
+        generate(seed("cached"), 0, &mut direct);
+        // Twice: the second time every whole chunk comes from the cache.
+        for _ in 0..2 {
+            assert_eq!(content.to_vec(), direct);
+            let mut streamed = Vec::new();
+            content.for_each_chunk(0, content.len(), |c| streamed.extend_from_slice(c));
+            assert_eq!(streamed, direct);
+        }
+    }
 
     /// The stream as the harness generated it before it could seek: one pass of
     /// xorshift64* from the name's seed.

@@ -24,7 +24,7 @@ pub fn default_jobs() -> u16 {
 /// How one target's run ended.
 pub struct Outcome {
     pub name: String,
-    /// Start, run and stop of its server.
+    /// Start of its server and the run (its stop goes on beside the next target's run).
     pub took: Duration,
     /// The runner's exit code: 0 as the baseline says, 1 not, 2 a setup error.
     pub result: Result<i32, String>,
@@ -77,11 +77,34 @@ pub fn run_targets(
         logs.display()
     );
     let started = Instant::now();
-    let done = side_by_side(&order, jobs, |name| {
-        run_one(root, &exe, name, reports, &logs.join(format!("{name}.log")))
+    let stops = Mutex::new(Vec::new());
+    let mut outcomes = side_by_side(&order, jobs, |name| {
+        run_one(
+            root,
+            &exe,
+            name,
+            reports,
+            &logs.join(format!("{name}.log")),
+            &stops,
+        )
     });
+    // A server's stop is mostly waiting (SeaweedFS takes ~15 s to shut down cleanly), so it
+    // runs on a thread of its own while the slot takes the next target; all end here.
+    for (name, stop) in stops.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        let stopped = stop
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("its stop panicked")));
+        if let Err(e) = stopped {
+            let e = format!("stopping its server failed: {e:#}");
+            eprintln!("[{name}] {e}");
+            if let Some(o) = outcomes.iter_mut().find(|o| o.name == name) {
+                if o.result.is_ok() {
+                    o.result = Err(e);
+                }
+            }
+        }
+    }
     let wall = started.elapsed();
-    let mut outcomes: Vec<Outcome> = done;
     outcomes.sort_by_key(|o| names.iter().position(|n| *n == o.name));
     Ok(MatrixRun { outcomes, wall })
 }
@@ -118,10 +141,20 @@ pub fn side_by_side<T: Sync, R: Send>(
         .collect()
 }
 
-fn run_one(root: &Path, exe: &Path, name: &str, reports: &Path, log: &Path) -> Outcome {
+/// Servers being stopped, each on a thread of its own.
+type Stops = Mutex<Vec<(String, std::thread::JoinHandle<Result<()>>)>>;
+
+fn run_one(
+    root: &Path,
+    exe: &Path,
+    name: &str,
+    reports: &Path,
+    log: &Path,
+    stops: &Stops,
+) -> Outcome {
     eprintln!("[{name}] starting");
     let started = Instant::now();
-    let result = run_logged(root, exe, name, reports, log).map_err(|e| format!("{e:#}"));
+    let result = run_logged(root, exe, name, reports, log, stops).map_err(|e| format!("{e:#}"));
     let took = started.elapsed();
     let said = match &result {
         Ok(0) => "matches its baseline".to_string(),
@@ -143,8 +176,15 @@ fn run_one(root: &Path, exe: &Path, name: &str, reports: &Path, log: &Path) -> O
 }
 
 /// One target as `targets::run` runs it, with the runner's output in `log` and its time
-/// bounded.
-fn run_logged(root: &Path, exe: &Path, name: &str, reports: &Path, log: &Path) -> Result<i32> {
+/// bounded; its server's stop is left running in `stops`.
+fn run_logged(
+    root: &Path,
+    exe: &Path,
+    name: &str,
+    reports: &Path,
+    log: &Path,
+    stops: &Stops,
+) -> Result<i32> {
     let out =
         std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
     let baseline = root.join("reports").join(name).join("baseline.toml");
@@ -172,10 +212,13 @@ fn run_logged(root: &Path, exe: &Path, name: &str, reports: &Path, log: &Path) -
         .env("AWS_SECRET_ACCESS_KEY", &running.secret_key)
         .env_remove("AWS_SESSION_TOKEN");
     let code = wait(runner, name);
-    let stopped = endpoint::stop(root, name);
-    let code = code?;
-    stopped?;
-    Ok(code)
+    let (root, owned) = (root.to_path_buf(), name.to_string());
+    let stop = std::thread::spawn(move || endpoint::stop(&root, &owned));
+    stops
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((name.to_string(), stop));
+    code
 }
 
 fn wait(mut runner: Command, name: &str) -> Result<i32> {
