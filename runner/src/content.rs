@@ -105,14 +105,16 @@ pub fn generate(seed: u64, offset: u64, out: &mut [u8]) {
 }
 
 /// Whole chunks kept once generated: cases share their sources' names (and so their bytes),
-/// and a run sends, hashes and compares the same 6 MiB sources hundreds of times.
-const CACHED_CHUNKS: usize = 128;
+/// and a run sends, hashes and compares the same 6 MiB sources hundreds of times. At most
+/// 16 MiB, and only from a stream's first 8 MiB, so a 1 GiB source streams as before.
+const CACHED_CHUNKS: usize = 64;
+const CACHED_PREFIX: u64 = 8 << 20;
 
-/// `generate`, from the cache for a chunk-aligned whole chunk.
+/// `generate`, from the cache for a chunk-aligned whole chunk of a stream's first 8 MiB.
 fn generate_cached(seed: u64, offset: u64, out: &mut [u8]) {
     type Chunks = Mutex<HashMap<(u64, u64), std::sync::Arc<[u8]>>>;
     static CACHE: OnceLock<Chunks> = OnceLock::new();
-    if out.len() != CHUNK || !offset.is_multiple_of(CHUNK as u64) {
+    if out.len() != CHUNK || !offset.is_multiple_of(CHUNK as u64) || offset >= CACHED_PREFIX {
         return generate(seed, offset, out);
     }
     let cache = CACHE.get_or_init(Default::default);
