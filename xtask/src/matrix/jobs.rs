@@ -77,32 +77,21 @@ pub fn run_targets(
         logs.display()
     );
     let started = Instant::now();
-    let stops = Mutex::new(Vec::new());
-    let mut outcomes = side_by_side(&order, jobs, |name| {
-        run_one(
-            root,
-            &exe,
-            name,
-            reports,
-            &logs.join(format!("{name}.log")),
-            &stops,
-        )
-    });
+    let job = Job {
+        root,
+        exe: &exe,
+        reports,
+        logs: &logs,
+        stops: Mutex::new(Vec::new()),
+    };
+    let mut outcomes = side_by_side(&order, jobs, |name| job.run_one(name));
     // A server's stop is mostly waiting (SeaweedFS takes ~15 s to shut down cleanly), so it
     // runs on a thread of its own while the slot takes the next target; all end here.
-    for (name, stop) in stops.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    for (name, stop) in job.stops.into_inner().unwrap_or_else(|e| e.into_inner()) {
         let stopped = stop
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("its stop panicked")));
-        if let Err(e) = stopped {
-            let e = format!("stopping its server failed: {e:#}");
-            eprintln!("[{name}] {e}");
-            if let Some(o) = outcomes.iter_mut().find(|o| o.name == name) {
-                if o.result.is_ok() {
-                    o.result = Err(e);
-                }
-            }
-        }
+        record_stop(&mut outcomes, &name, stopped);
     }
     let wall = started.elapsed();
     outcomes.sort_by_key(|o| names.iter().position(|n| *n == o.name));
@@ -141,84 +130,94 @@ pub fn side_by_side<T: Sync, R: Send>(
         .collect()
 }
 
-/// Servers being stopped, each on a thread of its own.
-type Stops = Mutex<Vec<(String, std::thread::JoinHandle<Result<()>>)>>;
+/// What every target's run in one matrix shares: where things are, and the servers being
+/// stopped, each on a thread of its own.
+struct Job<'a> {
+    root: &'a Path,
+    exe: &'a Path,
+    reports: &'a Path,
+    logs: &'a Path,
+    stops: Mutex<Vec<(String, std::thread::JoinHandle<Result<()>>)>>,
+}
 
-fn run_one(
-    root: &Path,
-    exe: &Path,
-    name: &str,
-    reports: &Path,
-    log: &Path,
-    stops: &Stops,
-) -> Outcome {
-    eprintln!("[{name}] starting");
-    let started = Instant::now();
-    let result = run_logged(root, exe, name, reports, log, stops).map_err(|e| format!("{e:#}"));
-    let took = started.elapsed();
-    let said = match &result {
-        Ok(0) => "matches its baseline".to_string(),
-        Ok(1) => "does not match its baseline".to_string(),
-        Ok(code) => format!("failed (exit {code})\n{}", process::tail(log, 10)),
-        Err(e) => format!("failed: {e}"),
-    };
-    eprintln!(
-        "[{name}] {said} ({}; log: {})",
-        minutes(took),
-        log.display()
-    );
-    Outcome {
-        name: name.to_string(),
-        took,
-        result,
-        log: log.to_path_buf(),
+/// A failed stop makes its target's outcome a failure; a run that failed already keeps its
+/// own reason (the stop's is printed).
+fn record_stop(outcomes: &mut [Outcome], name: &str, stopped: Result<()>) {
+    let Err(e) = stopped else { return };
+    let e = format!("stopping its server failed: {e:#}");
+    eprintln!("[{name}] {e}");
+    if let Some(o) = outcomes.iter_mut().find(|o| o.name == name) {
+        if o.result == Ok(0) {
+            o.result = Err(e);
+        }
     }
 }
 
-/// One target as `targets::run` runs it, with the runner's output in `log` and its time
-/// bounded; its server's stop is left running in `stops`.
-fn run_logged(
-    root: &Path,
-    exe: &Path,
-    name: &str,
-    reports: &Path,
-    log: &Path,
-    stops: &Stops,
-) -> Result<i32> {
-    let out =
-        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    let baseline = root.join("reports").join(name).join("baseline.toml");
-    let mut runner = Command::new(exe);
-    runner
-        .args(["--target", name])
-        .arg("--reports-dir")
-        .arg(reports)
-        .arg("--baseline")
-        .arg(&baseline)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out);
-    if name == targets::EMBEDDED {
-        return wait(runner, name);
+impl Job<'_> {
+    fn run_one(&self, name: &str) -> Outcome {
+        eprintln!("[{name}] starting");
+        let log = &self.logs.join(format!("{name}.log"));
+        let started = Instant::now();
+        let result = self.run_logged(name, log).map_err(|e| format!("{e:#}"));
+        let took = started.elapsed();
+        let said = match &result {
+            Ok(0) => "matches its baseline".to_string(),
+            Ok(1) => "does not match its baseline".to_string(),
+            Ok(code) => format!("failed (exit {code})\n{}", process::tail(log, 10)),
+            Err(e) => format!("failed: {e}"),
+        };
+        eprintln!(
+            "[{name}] {said} ({}; log: {})",
+            minutes(took),
+            log.display()
+        );
+        Outcome {
+            name: name.to_string(),
+            took,
+            result,
+            log: log.to_path_buf(),
+        }
     }
-    let running = endpoint::start_with_probe(root, name, exe)?;
-    if let Some(n) = endpoint::test_threads(name) {
-        runner.args(["--test-threads", &n.to_string()]);
+
+    /// One target as `targets::run` runs it, with the runner's output in `log` and its time
+    /// bounded; its server's stop is left running in `stops`.
+    fn run_logged(&self, name: &str, log: &Path) -> Result<i32> {
+        let (root, exe, reports) = (self.root, self.exe, self.reports);
+        let out = std::fs::File::create(log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        let baseline = root.join("reports").join(name).join("baseline.toml");
+        let mut runner = Command::new(exe);
+        runner
+            .args(["--target", name])
+            .arg("--reports-dir")
+            .arg(reports)
+            .arg("--baseline")
+            .arg(&baseline)
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        if name == targets::EMBEDDED {
+            return wait(runner, name);
+        }
+        let running = endpoint::start_with_probe(root, name, exe)?;
+        if let Some(n) = endpoint::test_threads(name) {
+            runner.args(["--test-threads", &n.to_string()]);
+        }
+        runner
+            .args(["--endpoint", &running.url, "--region", &running.region])
+            .env("AWS_ACCESS_KEY_ID", &running.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &running.secret_key)
+            .env_remove("AWS_SESSION_TOKEN");
+        let code = wait(runner, name);
+        let (root, owned) = (root.to_path_buf(), name.to_string());
+        let stop = std::thread::spawn(move || endpoint::stop(&root, &owned));
+        self.stops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((name.to_string(), stop));
+        code
     }
-    runner
-        .args(["--endpoint", &running.url, "--region", &running.region])
-        .env("AWS_ACCESS_KEY_ID", &running.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &running.secret_key)
-        .env_remove("AWS_SESSION_TOKEN");
-    let code = wait(runner, name);
-    let (root, owned) = (root.to_path_buf(), name.to_string());
-    let stop = std::thread::spawn(move || endpoint::stop(&root, &owned));
-    stops
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((name.to_string(), stop));
-    code
 }
 
 fn wait(mut runner: Command, name: &str) -> Result<i32> {
@@ -275,6 +274,28 @@ mod tests {
         });
         assert_eq!(most.load(Ordering::SeqCst), 1);
         assert!(side_by_side(&[] as &[u8], 4, |_| 0).is_empty());
+    }
+
+    #[test]
+    fn a_failed_stop_fails_its_target_unless_the_run_failed_first() {
+        let outcome = |name: &str, result| Outcome {
+            name: name.into(),
+            took: Duration::ZERO,
+            result,
+            log: "/tmp/x.log".into(),
+        };
+        let mut outcomes = vec![outcome("moto", Ok(0)), outcome("garage", Ok(2))];
+        record_stop(&mut outcomes, "moto", Ok(()));
+        assert_eq!(outcomes[0].result, Ok(0));
+        record_stop(&mut outcomes, "moto", Err(anyhow::anyhow!("pid 7 lives")));
+        let problem = outcomes[0].problem().unwrap();
+        assert!(
+            problem.contains("stopping its server failed: pid 7 lives"),
+            "{problem}"
+        );
+        // A run that failed already keeps its own, first, reason.
+        record_stop(&mut outcomes, "garage", Err(anyhow::anyhow!("pid 8 lives")));
+        assert_eq!(outcomes[1].result, Ok(2));
     }
 
     #[test]
