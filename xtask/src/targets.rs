@@ -60,7 +60,7 @@ pub fn build_runner(root: &Path, profile: Option<&str>) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     if !runner_built(root, profile) {
         eprintln!(
-            "building the runner (first build: about 4-5 minutes on 2 cores; later ones take seconds)…"
+            "building the runner (first build: about 5-8 minutes on 2 cores; later ones take seconds)…"
         );
     }
     let mut build = Command::new(&cargo);
