@@ -74,7 +74,7 @@ out=$(s3api put-object --bucket "${bucket}" --key "obj" --body "$work/file1" --q
 IFS=$'\t' read -r v_v1_etag v_v1_version_id <<< "$out"
 v_v1_version_id=$(none "${v_v1_version_id}")
 v_v1_etag_unquoted="${v_v1_etag//\"/}"
-head -c 6291456 /dev/urandom > "$work/file2"
+head -c 65536 /dev/urandom > "$work/file2"
 out=$(s3api put-object --bucket "${bucket}" --key "obj" --body "$work/file2" --query '[ETag,VersionId]' --output text)
 IFS=$'\t' read -r v_v2_etag v_v2_version_id <<< "$out"
 v_v2_version_id=$(none "${v_v2_version_id}")

@@ -68,7 +68,7 @@ make_bucket() {
 none() { [ "$1" = None ] && echo "" || echo "$1"; }
 json_str() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
 make_bucket "$bucket"
-head -c 6291456 /dev/urandom > "$work/file1"
+head -c 65536 /dev/urandom > "$work/file1"
 out=$(s3api put-object --bucket "${bucket}" --key "src" --body "$work/file1" --query '[ETag,VersionId]' --output text)
 IFS=$'\t' read -r v_src_etag v_src_version_id <<< "$out"
 v_src_version_id=$(none "${v_src_version_id}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# upload_part_copy/preconditions/if-match-star-single: if-match * copies: it matches any ETag (6 MiB single-part source)
+# upload_part_copy/preconditions/if-match-star-single: if-match * copies: it matches any ETag (64 KiB single-part source)
 # Recorded: 412 PreconditionFailed. Amazon S3: 200.
 # Needs the AWS CLI, openssl and GNU coreutils. Run with AWS_ENDPOINT_URL,
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_DEFAULT_REGION) set; it prints
@@ -68,7 +68,7 @@ make_bucket() {
 none() { [ "$1" = None ] && echo "" || echo "$1"; }
 json_str() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
 make_bucket "$bucket"
-head -c 6291456 /dev/urandom > "$work/file1"
+head -c 65536 /dev/urandom > "$work/file1"
 out=$(s3api put-object --bucket "${bucket}" --key "src" --body "$work/file1" --query '[ETag,VersionId]' --output text)
 IFS=$'\t' read -r v_src_etag v_src_version_id <<< "$out"
 v_src_version_id=$(none "${v_src_version_id}")

@@ -69,7 +69,7 @@ none() { [ "$1" = None ] && echo "" || echo "$1"; }
 json_str() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }
 make_bucket "$bucket"
 s3api put-bucket-versioning --bucket "${bucket}" --versioning-configuration Status=Enabled
-head -c 6291456 /dev/urandom > "$work/file1"
+head -c 65536 /dev/urandom > "$work/file1"
 out=$(s3api put-object --bucket "${bucket}" --key "obj" --body "$work/file1" --query '[ETag,VersionId]' --output text)
 IFS=$'\t' read -r v_v1_etag v_v1_version_id <<< "$out"
 v_v1_version_id=$(none "${v_v1_version_id}")
