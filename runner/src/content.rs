@@ -105,8 +105,9 @@ pub fn generate(seed: u64, offset: u64, out: &mut [u8]) {
 }
 
 /// Whole chunks kept once generated: cases share their sources' names (and so their bytes),
-/// and a run sends, hashes and compares the same 6 MiB sources hundreds of times. At most
-/// 16 MiB, and only from a stream's first 8 MiB, so a 1 GiB source streams as before.
+/// and a run sends, hashes and compares the same 5 and 6 MiB sources and parts (the range
+/// grid, multipart sources and uploads) in about two hundred cases. At most 16 MiB, and only
+/// from a stream's first 8 MiB, so a 1 GiB source streams as before.
 const CACHED_CHUNKS: usize = 64;
 const CACHED_PREFIX: u64 = 8 << 20;
 
